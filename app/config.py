@@ -1,0 +1,277 @@
+"""Settings from the environment (prefix ``TOKENPULSE_``) plus the chains file.
+
+This is the only module that reads ``os.environ``. Every problem is reported as a
+:class:`~app.errors.ConfigError` naming the setting, so the CLI can stop with one line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain import ADDRESS_RE, Chain, Finality, ProviderKind, Token
+from app.errors import ConfigError
+
+ENV_PREFIX = "TOKENPULSE_"
+DEMO_KEY = "demo-free-key"  # what the embedded simulator accepts; never a real credential
+
+
+class Settings(BaseSettings):
+    """Process settings; each field is documented in docs/configuration.md (a test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: SecretStr | None = None
+    schema_mode: Literal["auto", "timescale", "portable"] = "auto"
+    chains_file: Path | None = None
+    data_dir: Path = Path(".tokenpulse")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    graphiql: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    log_file: Path | None = None
+    log_max_bytes: int = Field(default=50_000_000, ge=0)
+    log_backup_count: int = Field(default=5, ge=0)
+    db_pool_min_size: int = Field(default=1, ge=0)
+    db_pool_max_size: int = Field(default=10, ge=1)
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    leader_lock_key: int = 0x746F6B70  # "tokp"
+    leader_poll_seconds: float = Field(default=2.0, gt=0, le=10)
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    simulator_url: str | None = None
+    demo_pg_port: int | None = Field(default=None, ge=1, le=65535)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a process needs to start: settings, the token and its chains."""
+
+    settings: Settings
+    token: Token
+    chains: tuple[Chain, ...]
+
+    @property
+    def enabled_chains(self) -> tuple[Chain, ...]:
+        return tuple(chain for chain in self.chains if chain.enabled)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, so logs can redact them."""
+        keys = [key for chain in self.chains for key in chain.api_keys]
+        if self.settings.database_url is not None:
+            keys.append(self.settings.database_url.get_secret_value())
+        return tuple(sorted(set(keys), key=len, reverse=True))
+
+
+def load(
+    environ: Mapping[str, str] | None = None, *, demo: bool = False, **overrides: Any
+) -> Config:
+    """Load and validate the whole configuration, or raise ConfigError naming the setting.
+
+    ``demo`` fills what a fresh machine lacks (simulator URL and its demo keys) so that
+    ``tokenpulse demo`` starts with no environment at all; real deployments never set it.
+    """
+    env = dict(os.environ if environ is None else environ)
+    settings = _settings(env, overrides)
+    if demo and settings.simulator_url is None:
+        settings = settings.model_copy(update={"simulator_url": "http://127.0.0.1:9545"})
+    token, raw_chains = _read_chains_file(settings.chains_file)
+    chains = tuple(
+        _chain(index, raw, token, env, settings.simulator_url, demo)
+        for index, raw in enumerate(raw_chains)
+    )
+    _check_unique(chains)
+    return Config(settings=settings, token=token, chains=chains)
+
+
+def _settings(env: Mapping[str, str], overrides: Mapping[str, Any]) -> Settings:
+    # pydantic-settings reads os.environ itself; hand it an explicit mapping instead so that
+    # tests and the demo can pass their own environment without mutating the process's.
+    values: dict[str, Any] = {
+        name: env[ENV_PREFIX + name.upper()]
+        for name in Settings.model_fields
+        if ENV_PREFIX + name.upper() in env
+    }
+    values.update(overrides)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        raise ConfigError(ENV_PREFIX + name.upper(), error["msg"]) from None
+
+
+def _read_chains_file(path: Path | None) -> tuple[Token, list[dict[str, Any]]]:
+    where = str(path) if path else "chains.toml (built in)"
+    try:
+        if path is None:
+            text = resources.files("app").joinpath("chains.toml").read_text("utf-8")
+        else:
+            text = path.read_text("utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigError(
+            "TOKENPULSE_CHAINS_FILE", f"cannot read {where}: {exc.strerror}"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("TOKENPULSE_CHAINS_FILE", f"{where} is not valid TOML: {exc}") from None
+    token = _token(data.get("token"))
+    chains = data.get("chains")
+    if not isinstance(chains, list) or not chains:
+        raise ConfigError("chains", f"{where} defines no [[chains]]")
+    return token, chains
+
+
+def _token(raw: object) -> Token:
+    if not isinstance(raw, dict):
+        raise ConfigError("token", "the chains file needs a [token] table")
+    return Token(
+        address=_address("token.address", raw.get("address")),
+        name=_text("token.name", raw.get("name")),
+        symbol=_text("token.symbol", raw.get("symbol")),
+        decimals=_int("token.decimals", raw.get("decimals"), 0, 36),
+    )
+
+
+def _chain(
+    index: int,
+    raw: dict[str, Any],
+    token: Token,
+    env: Mapping[str, str],
+    simulator_url: str | None,
+    demo: bool,
+) -> Chain:
+    where = f"chains[{index}]"
+    chain_id = _int(f"{where}.id", raw.get("id"), 1, 2**53)
+    where = f"chains[{index}] (id {chain_id})"
+    provider_text = raw.get("provider")
+    try:
+        provider = ProviderKind(str(provider_text))
+    except ValueError:
+        kinds = ", ".join(kind.value for kind in ProviderKind)
+        raise ConfigError(
+            f"{where}.provider", f"unknown provider {provider_text!r} (expected one of {kinds})"
+        ) from None
+    try:
+        finality = Finality.parse(str(raw.get("finality", "")))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}.finality", f"{exc} (expected finalized, safe, instant or depth:N)"
+        ) from None
+    base_url, rpc_url = _urls(where, raw, provider, chain_id, simulator_url)
+    keys_env = raw.get("api_keys_env")
+    enabled = bool(raw.get("enabled", True))
+    chain = Chain(
+        id=chain_id,
+        name=_text(f"{where}.name", raw.get("name")),
+        slug=_text(f"{where}.slug", raw.get("slug")),
+        enabled=enabled,
+        token_address=_address(f"{where}.token", raw.get("token", token.address)),
+        decimals=_int(f"{where}.decimals", raw.get("decimals", token.decimals), 0, 36),
+        provider=provider,
+        base_url=base_url,
+        rpc_url=rpc_url,
+        first_block=_int(f"{where}.first_block", raw.get("first_block", 0), 0, 2**62),
+        finality=finality,
+        block_time_seconds=_float(f"{where}.block_time_seconds", raw.get("block_time_seconds")),
+        api_keys_env=keys_env,
+        api_keys=_keys(keys_env, env, demo),
+    )
+    if enabled:
+        _check_enabled(where, chain)
+    return chain
+
+
+def _urls(
+    where: str,
+    raw: dict[str, Any],
+    provider: ProviderKind,
+    chain_id: int,
+    simulator_url: str | None,
+) -> tuple[str | None, str | None]:
+    base_url = _optional_url(f"{where}.base_url", raw.get("base_url"))
+    rpc_url = _optional_url(f"{where}.rpc_url", raw.get("rpc_url"))
+    if simulator_url:
+        # The simulator serves every upstream under fixed paths (see app/simulator).
+        root = simulator_url.rstrip("/")
+        paths = {ProviderKind.ETHERSCAN: "/v2/api", ProviderKind.EXPLORER: "/cronos/api"}
+        base_url = root + paths[provider] if provider in paths else None
+        rpc_url = f"{root}/rpc/{chain_id}"
+    return base_url, rpc_url
+
+
+def _check_enabled(where: str, chain: Chain) -> None:
+    if chain.provider is ProviderKind.RPC:
+        if not chain.rpc_url:
+            raise ConfigError(f"{where}.rpc_url", "an enabled rpc chain needs an rpc_url")
+        return
+    if not chain.base_url:
+        raise ConfigError(
+            f"{where}.base_url", f"an enabled {chain.provider} chain needs a base_url"
+        )
+    if not chain.api_keys_env:
+        raise ConfigError(f"{where}.api_keys_env", "names no environment variable for API keys")
+    if not chain.api_keys:
+        raise ConfigError(
+            chain.api_keys_env, f"is not set, but enabled chain {chain.name} needs an API key"
+        )
+
+
+def _keys(keys_env: object, env: Mapping[str, str], demo: bool) -> tuple[str, ...]:
+    if keys_env is None:
+        return ()
+    if not isinstance(keys_env, str) or not keys_env:
+        raise ConfigError("api_keys_env", "must be the name of an environment variable")
+    raw = env.get(keys_env, "")
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    return keys or ((DEMO_KEY,) if demo else ())
+
+
+def _check_unique(chains: tuple[Chain, ...]) -> None:
+    seen: set[int] = set()
+    for chain in chains:
+        if chain.id in seen:
+            raise ConfigError("chains", f"chain id {chain.id} appears twice")
+        seen.add(chain.id)
+
+
+def _address(setting: str, value: object) -> str:
+    if not isinstance(value, str) or not ADDRESS_RE.match(value):
+        raise ConfigError(setting, f"malformed address {value!r} (expected 0x and 40 hex digits)")
+    return value.lower()
+
+
+def _text(setting: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(setting, "must be a non-empty string")
+    return value.strip()
+
+
+def _int(setting: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(setting, f"must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
+def _float(setting: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(setting, f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _optional_url(setting: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ConfigError(setting, f"must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")

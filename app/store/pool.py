@@ -1,0 +1,86 @@
+"""The connection pool, created by the ASGI lifespan or the worker and passed down."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeAlias
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from app.config import Settings
+from app.domain import DatabaseStatus, SchemaMode
+from app.store import meta
+from app.store.errors import translate
+
+Connection: TypeAlias = psycopg.AsyncConnection[DictRow]
+Pool: TypeAlias = AsyncConnectionPool[Connection]
+
+
+def conninfo(settings: Settings, dsn: str | None = None) -> str:
+    if dsn is not None:
+        return dsn
+    if settings.database_url is None:
+        raise ValueError("TOKENPULSE_DATABASE_URL is not set")
+    return settings.database_url.get_secret_value()
+
+
+def connect_kwargs(settings: Settings) -> dict[str, Any]:
+    options = f"-c statement_timeout={settings.db_statement_timeout_ms} -c timezone=UTC"
+    return {
+        "row_factory": dict_row,
+        "connect_timeout": max(1, round(settings.db_connect_timeout)),
+        "options": options,
+        "application_name": "tokenpulse",
+    }
+
+
+async def _check(conn: Connection) -> None:
+    # Runs when a connection is handed out: a dead connection is replaced, not returned.
+    await conn.execute("select 1")
+
+
+def create(settings: Settings, *, dsn: str | None = None, name: str = "tokenpulse") -> Pool:
+    """A closed pool; open it with ``await pool.open()`` in the lifespan."""
+    return AsyncConnectionPool(
+        conninfo(settings, dsn),
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        kwargs=connect_kwargs(settings),
+        connection_class=psycopg.AsyncConnection[DictRow],
+        open=False,
+        check=_check,
+        timeout=settings.db_connect_timeout,
+        name=name,
+    )
+
+
+async def connect(
+    settings: Settings, *, dsn: str | None = None, autocommit: bool = False
+) -> Connection:
+    """One connection outside any pool (migrations, the leader lock)."""
+    try:
+        return await psycopg.AsyncConnection.connect(
+            conninfo(settings, dsn), autocommit=autocommit, **connect_kwargs(settings)
+        )
+    except psycopg.Error as exc:
+        raise translate(exc) from exc
+
+
+async def check_database(pool: Pool, wait_seconds: float) -> DatabaseStatus:
+    """A real round trip to the database; never raises."""
+    started = time.perf_counter()
+    try:
+        async with pool.connection(timeout=wait_seconds) as conn:
+            version, mode = await meta.ping(conn)
+    except Exception as exc:  # any failure is a status to report, not an error to raise
+        error = translate(exc) if not isinstance(exc, ValueError) else exc
+        return DatabaseStatus(
+            ok=False, latency_ms=None, mode=None, server_version=None, error=str(error)
+        )
+    latency = (time.perf_counter() - started) * 1000
+    return DatabaseStatus(ok=True, latency_ms=round(latency, 2), mode=mode, server_version=version)
+
+
+__all__ = ["Connection", "Pool", "SchemaMode", "check_database", "connect", "create"]

@@ -1,0 +1,24 @@
+-- name: upsert_heartbeat
+insert into worker_heartbeats (worker_id, hostname, pid, role, version, started_at)
+values (%(worker_id)s, %(hostname)s, %(pid)s, %(role)s, %(version)s, %(started_at)s)
+on conflict (worker_id) do update set
+    role = excluded.role,
+    heartbeat_at = now();
+
+-- name: delete_heartbeat
+delete from worker_heartbeats where worker_id = %(worker_id)s;
+
+-- name: list_workers
+select worker_id, hostname, pid, role, version, started_at, heartbeat_at,
+       extract(epoch from now() - heartbeat_at)::double precision as age_seconds
+from worker_heartbeats
+order by role, heartbeat_at desc;
+
+-- name: delete_stale
+delete from worker_heartbeats where heartbeat_at < now() - make_interval(secs => %(older_than_seconds)s);
+
+-- name: try_leader_lock
+select pg_try_advisory_lock(%(key)s) as acquired;
+
+-- name: release_leader_lock
+select pg_advisory_unlock(%(key)s) as released;
