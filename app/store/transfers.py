@@ -1,0 +1,90 @@
+"""Transfers: bulk loads by binary COPY into staging, then an idempotent insert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from app.domain import Transfer
+from app.store import queries
+from app.store.errors import wrap_exceptions
+from app.store.pool import Connection
+
+Q = queries.load("transfers")
+_COPY_TYPES = [
+    "integer", "timestamptz", "bigint", "bytea", "bytea", "integer", "integer", "bytea",
+    "bytea", "numeric", "bigint", "bigint", "numeric", "bigint", "bigint", "text", "text",
+    "text",
+]  # fmt: skip
+
+
+def _hex(value: str) -> bytes:
+    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+
+
+def _copy_row(transfer: Transfer, source: str) -> tuple[Any, ...]:
+    return (
+        transfer.chain_id, transfer.block_time, transfer.block_number,
+        _hex(transfer.block_hash), _hex(transfer.tx_hash), transfer.log_index,
+        transfer.tx_index, _hex(transfer.from_address), _hex(transfer.to_address),
+        transfer.value, None, None, None, None, None, None, None, source,
+    )  # fmt: skip
+
+
+@wrap_exceptions
+async def copy_transfers(conn: Connection, transfers: Iterable[Transfer], source: str) -> int:
+    """Load a batch; returns how many rows were new. Runs inside the caller's transaction,
+
+    so the caller can advance coverage in the same transaction as the rows.
+    """
+    await conn.execute(Q["create_staging"])
+    await conn.execute(Q["truncate_staging"])
+    async with conn.cursor() as cur, cur.copy(Q["copy_staging"]) as copy:
+        copy.set_types(_COPY_TYPES)
+        for transfer in transfers:
+            await copy.write_row(_copy_row(transfer, source))
+    cur = await conn.execute(Q["insert_from_staging"])
+    row = await cur.fetchone()
+    return int(row["inserted"]) if row else 0
+
+
+def _from_row(row: dict[str, Any]) -> Transfer:
+    return Transfer(
+        chain_id=row["chain_id"],
+        block_time=row["block_time"],
+        block_number=row["block_number"],
+        block_hash="0x" + bytes(row["block_hash"]).hex(),
+        tx_hash="0x" + bytes(row["tx_hash"]).hex(),
+        log_index=row["log_index"],
+        from_address="0x" + bytes(row["from_address"]).hex(),
+        to_address="0x" + bytes(row["to_address"]).hex(),
+        value=row["value"],
+        tx_index=row["tx_index"],
+    )
+
+
+@wrap_exceptions
+async def list_recent(
+    conn: Connection,
+    chain_id: int,
+    limit: int,
+    before: tuple[datetime, int, int] | None = None,
+) -> list[Transfer]:
+    """A keyset page, newest first; ``before`` is the (time, block, log index) of the last row."""
+    time_, block, log_index = before if before else (None, None, None)
+    params = {
+        "chain_id": chain_id,
+        "limit": limit,
+        "before_time": time_,
+        "before_block": block,
+        "before_log_index": log_index,
+    }
+    cur = await conn.execute(Q["list_recent"], params)
+    return [_from_row(row) for row in await cur.fetchall()]
+
+
+@wrap_exceptions
+async def count_by_chain(conn: Connection) -> Sequence[dict[str, Any]]:
+    cur = await conn.execute(Q["count_by_chain"])
+    return await cur.fetchall()
