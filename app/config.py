@@ -22,6 +22,15 @@ from app.errors import ConfigError
 
 ENV_PREFIX = "TOKENPULSE_"
 DEMO_KEY = "demo-free-key"  # what the embedded simulator accepts; never a real credential
+# Every key the chains file may hold (docs/configuration.md documents each; a test checks).
+# Anything else is refused: a misspelt `first_blok` must not silently fall back to a default.
+TOKEN_KEYS = frozenset({"address", "name", "symbol", "decimals"})
+CHAIN_KEYS = frozenset(
+    {
+        "id", "name", "slug", "enabled", "provider", "token", "decimals", "base_url", "rpc_url",
+        "api_keys_env", "first_block", "finality", "block_time_seconds",
+    }
+)  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -135,6 +144,7 @@ def _read_chains_file(path: Path | None) -> tuple[Token, list[dict[str, Any]]]:
 def _token(raw: object) -> Token:
     if not isinstance(raw, dict):
         raise ConfigError("token", "the chains file needs a [token] table")
+    _check_keys("token", raw, TOKEN_KEYS)
     return Token(
         address=_address("token.address", raw.get("address")),
         name=_text("token.name", raw.get("name")),
@@ -152,8 +162,11 @@ def _chain(
     demo: bool,
 ) -> Chain:
     where = f"chains[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(where, "must be a table ([[chains]])")
     chain_id = _int(f"{where}.id", raw.get("id"), 1, 2**53)
     where = f"chains[{index}] (id {chain_id})"
+    _check_keys(where, raw, CHAIN_KEYS)
     provider_text = raw.get("provider")
     try:
         provider = ProviderKind(str(provider_text))
@@ -170,7 +183,9 @@ def _chain(
         ) from None
     base_url, rpc_url = _urls(where, raw, provider, chain_id, simulator_url)
     keys_env = raw.get("api_keys_env")
-    enabled = bool(raw.get("enabled", True))
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}.enabled", f"must be true or false, got {enabled!r}")
     chain = Chain(
         id=chain_id,
         name=_text(f"{where}.name", raw.get("name")),
@@ -185,7 +200,7 @@ def _chain(
         finality=finality,
         block_time_seconds=_float(f"{where}.block_time_seconds", raw.get("block_time_seconds")),
         api_keys_env=keys_env,
-        api_keys=_keys(keys_env, env, demo),
+        api_keys=_keys(f"{where}.api_keys_env", keys_env, env, demo),
     )
     if enabled:
         _check_enabled(where, chain)
@@ -227,22 +242,33 @@ def _check_enabled(where: str, chain: Chain) -> None:
         )
 
 
-def _keys(keys_env: object, env: Mapping[str, str], demo: bool) -> tuple[str, ...]:
+def _keys(setting: str, keys_env: object, env: Mapping[str, str], demo: bool) -> tuple[str, ...]:
     if keys_env is None:
         return ()
     if not isinstance(keys_env, str) or not keys_env:
-        raise ConfigError("api_keys_env", "must be the name of an environment variable")
+        raise ConfigError(setting, "must be the name of an environment variable")
     raw = env.get(keys_env, "")
     keys = tuple(key.strip() for key in raw.split(",") if key.strip())
     return keys or ((DEMO_KEY,) if demo else ())
 
 
 def _check_unique(chains: tuple[Chain, ...]) -> None:
-    seen: set[int] = set()
+    ids: set[int] = set()
+    slugs: set[str] = set()
     for chain in chains:
-        if chain.id in seen:
+        if chain.id in ids:
             raise ConfigError("chains", f"chain id {chain.id} appears twice")
-        seen.add(chain.id)
+        if chain.slug in slugs:
+            raise ConfigError("chains", f"chain slug {chain.slug!r} appears twice")
+        ids.add(chain.id)
+        slugs.add(chain.slug)
+
+
+def _check_keys(where: str, raw: Mapping[str, object], known: frozenset[str]) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        expected = ", ".join(sorted(known))
+        raise ConfigError(f"{where}.{unknown[0]}", f"unknown key (expected one of {expected})")
 
 
 def _address(setting: str, value: object) -> str:

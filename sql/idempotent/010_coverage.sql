@@ -5,7 +5,7 @@ returns int8range
 language plpgsql
 as $$
 declare
-    merged int8range := int8range(p_lo, p_hi, '[]');
+    merged int8range;
     lo bigint;
     hi bigint;
 begin
@@ -13,6 +13,8 @@ begin
         raise exception 'coverage_add: empty range [%, %]', p_lo, p_hi
             using errcode = '22003';
     end if;
+    -- Built after the check: int8range() itself would fail first with a vaguer message.
+    merged := int8range(p_lo, p_hi, '[]');
     -- Serialise writers per chain: two merges of neighbouring ranges must not interleave.
     perform pg_advisory_xact_lock(hashtext('coverage'), p_chain_id);
     with gone as (

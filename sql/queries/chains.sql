@@ -28,7 +28,7 @@ select c.chain_id, c.name, c.slug, c.provider, c.token_address, c.decimals, c.fi
        cov.first_covered_block, cov.last_covered_block, coalesce(cov.ranges, 0) as ranges
 from chains c
 left join lateral (
-    select sum(upper(blocks) - lower(blocks)) as covered_blocks,
+    select sum(upper(blocks) - lower(blocks))::bigint as covered_blocks,
            min(lower(blocks)) as first_covered_block,
            max(upper(blocks)) - 1 as last_covered_block,
            count(*) as ranges

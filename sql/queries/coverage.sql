@@ -12,7 +12,12 @@ order by lower(blocks);
 -- Uncovered ranges between first_block and the given head, in block order.
 with covered as (
     select lower(blocks) as lo, upper(blocks) - 1 as hi
-    from coverage where chain_id = %(chain_id)s and upper(blocks) - 1 >= %(first_block)s
+    from coverage
+    where chain_id = %(chain_id)s
+      -- Only ranges that touch [first_block, head]: one wholly past the head must not
+      -- stretch the gap before it beyond the head.
+      and upper(blocks) - 1 >= %(first_block)s
+      and lower(blocks) <= %(head)s
 ), edges as (
     select lo, hi, lag(hi) over (order by lo) as prev_hi from covered
 )
