@@ -92,6 +92,12 @@ def load(
     """
     env = dict(os.environ if environ is None else environ)
     settings = _settings(env, overrides)
+    if settings.db_pool_min_size > settings.db_pool_max_size:
+        raise ConfigError(
+            "TOKENPULSE_DB_POOL_MIN_SIZE",
+            f"{settings.db_pool_min_size} exceeds TOKENPULSE_DB_POOL_MAX_SIZE"
+            f" ({settings.db_pool_max_size})",
+        )
     if demo and settings.simulator_url is None:
         settings = settings.model_copy(update={"simulator_url": "http://127.0.0.1:9545"})
     token, raw_chains = _read_chains_file(settings.chains_file)

@@ -123,6 +123,13 @@ def test_bad_setting_names_the_variable(name: str, value: str) -> None:
     assert str(excinfo.value).startswith(f"{name}: ")
 
 
+def test_pool_min_size_cannot_exceed_max_size() -> None:
+    env = {**TEST_ENV, "TOKENPULSE_DB_POOL_MIN_SIZE": "5", "TOKENPULSE_DB_POOL_MAX_SIZE": "4"}
+    with pytest.raises(ConfigError, match="exceeds TOKENPULSE_DB_POOL_MAX_SIZE") as excinfo:
+        config.load(env)
+    assert setting_of(excinfo) == "TOKENPULSE_DB_POOL_MIN_SIZE"
+
+
 def test_custom_chains_file(tmp_path: Path) -> None:
     cfg = load_file(write_chains(tmp_path, ETHERSCAN, RPC))
     assert [chain.id for chain in cfg.chains] == [1, 137]
