@@ -111,3 +111,10 @@ def test_provider_and_finality_values_are_documented(doc: dict[str, str]) -> Non
 def test_schema_modes_are_documented(doc: dict[str, str]) -> None:
     assert "**timescale**" in doc["Schema modes"]
     assert "**portable**" in doc["Schema modes"]
+
+
+def test_readme_quick_start_is_exactly_two_commands() -> None:
+    readme = (DOCS.parent / "README.md").read_text("utf-8")
+    quick_start = sections(readme)["Quick start"]
+    blocks = re.findall(r"```sh\n(.*?)```", quick_start, re.DOTALL)
+    assert blocks == ["make demo\nmake test\n"]

@@ -1,0 +1,80 @@
+# Tokenpulse developer entry points. Each works on a fresh machine: it creates .venv and
+# installs the project into it (again only when pyproject.toml changes).
+#
+#   make demo    the whole stack on a throwaway local database: http://127.0.0.1:8000/graphql
+#   make test    lint, then the whole test suite (what CI runs, through .ci/run)
+#   make lint    ruff check + ruff format --check + mypy (strict) + import-linter contracts
+#   make bench   the benchmark harness; rewrites docs/performance.md
+#   make format  apply ruff's fixes and formatting
+#   make freeze  list new migration files in sql/frozen.sha256 (never rewrites a listed one)
+#   make clean   remove caches and build output; `make distclean` also .venv and .tokenpulse
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-pyproject
+PORT ?= 8000
+PYTEST_ARGS ?=
+LINT_PATHS := app schedulers tests bench
+
+.PHONY: help venv install postgres lint format test demo bench freeze clean distclean
+
+help:
+	@sed -n 's/^#   make /make /p' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp is newer than pyproject.toml once its dependencies are installed.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv install: $(STAMP)
+
+# PostgreSQL server binaries: on PATH, or where Debian puts them. As root, the server runs as
+# the `postgres` account, which Debian's package creates.
+postgres:
+	@if ! { command -v pg_ctl && command -v initdb; } >/dev/null 2>&1 \
+	    && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "PostgreSQL server binaries (pg_ctl, initdb) not found: install them with 'apt-get install postgresql'" >&2; \
+	  exit 1; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
+	  echo "Running as root needs the 'postgres' account to run PostgreSQL: install it with 'apt-get install postgresql'" >&2; \
+	  exit 1; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+	$(BIN)/mypy --strict bench
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+test: lint postgres
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: $(STAMP) postgres
+	$(BIN)/tokenpulse demo --port $(PORT)
+
+bench: $(STAMP) postgres
+	$(BIN)/python -m bench.run --out docs/performance.md
+
+freeze: $(STAMP)
+	$(BIN)/python -m app.store.freeze
+
+clean:
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build dist *.egg-info bench/results
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .tokenpulse

@@ -1,0 +1,160 @@
+"""The benchmark harness behind ``make bench``; writes docs/performance.md.
+
+For each schema mode this machine can run (timescale when TimescaleDB is installed, and
+portable), on a throwaway PostgreSQL server: time migrate, bulk-load synthetic transfers by
+binary COPY and through the store's write path, time keyset pages, and, when the API app is
+there, time GET /api/health and a GraphQL ``chains`` query over HTTP. Bounded: about a minute
+per mode with the defaults.
+
+    python -m bench.run [--rows 200000] [--store-rows 50000] [--out docs/performance.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app import config
+from app.config import Config
+from app.store import pool as store_pool
+from bench import api, data, report, server, store
+
+ROOT = Path(__file__).resolve().parents[1]
+BUSIEST_CHAIN = 137  # Polygon: the legacy explorer's busiest BZR chain
+BENCH_ENV = {
+    "TOKENPULSE_ETHERSCAN_API_KEYS": "bench-key",
+    "TOKENPULSE_CRONOS_API_KEYS": "bench-key",
+    "TOKENPULSE_LOG_LEVEL": "WARNING",
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--rows", type=int, default=200_000, help="rows loaded by raw COPY")
+    parser.add_argument("--store-rows", type=int, default=50_000, help="rows via the store")
+    parser.add_argument("--batch", type=int, default=5_000, help="store batch size")
+    parser.add_argument("--samples", type=int, default=500, help="timed calls per query")
+    parser.add_argument("--api-samples", type=int, default=300, help="timed HTTP requests")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--api-seconds", type=float, default=4.0, help="concurrent phase")
+    parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--modes", nargs="+", choices=["timescale", "portable"])
+    parser.add_argument("--out", type=Path, help="Markdown report (e.g. docs/performance.md)")
+    return parser.parse_args(argv)
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+async def bench_mode(
+    pg: server.Server, mode: str, args: argparse.Namespace, workdir: Path
+) -> report.ModeResult:
+    dsn = pg.create_database(f"tokenpulse_bench_{mode}")
+    env = {**BENCH_ENV, "TOKENPULSE_DATABASE_URL": dsn}
+    cfg = config.load(env)
+    migrated = await store.migrate_twice(cfg, mode)
+    say(f"{mode}: migrated in {migrated.first_seconds:.2f} s; generating rows")
+    await store.upsert_chains(cfg)
+    shares = data.split(args.rows + args.store_rows, cfg.chains, BUSIEST_CHAIN)
+    rows = data.transfers(shares, cfg.chains, args.seed)
+    copied, via_store = rows[: args.rows], rows[args.rows :]
+    bare_seconds = await store.copy_without_indexes(dsn, copied)
+    copy_seconds = await store.copy_raw(dsn, copied)
+    say(f"{mode}: raw COPY {len(copied):,} rows in {copy_seconds:.2f} s")
+    store_seconds, inserted, reload_seconds = await store.load_through_store(
+        cfg, via_store, args.batch
+    )
+    say(f"{mode}: store path {inserted:,} rows in {store_seconds:.2f} s")
+    total, indexes = await store.analyze(cfg)
+    plan = await store.first_page_plan(cfg, BUSIEST_CHAIN)
+    pages = await store.keyset_pages(cfg, BUSIEST_CHAIN, args.samples, args.seed)
+    say(f"{mode}: keyset pages timed; API next")
+    endpoints = await api.run(
+        env, workdir / f"api-{mode}.log", args.api_samples, args.concurrency, args.api_seconds
+    )
+    return report.ModeResult(
+        migrated=migrated,
+        copy_rows=len(copied),
+        copy_seconds=copy_seconds,
+        bare_copy_seconds=bare_seconds,
+        store_rows=inserted,
+        store_seconds=store_seconds,
+        store_batch=args.batch,
+        reload_ms=reload_seconds * 1000,
+        total_rows=total,
+        indexes=indexes,
+        page_chain=BUSIEST_CHAIN,
+        page_chain_rows=shares[BUSIEST_CHAIN],
+        pages=pages,
+        plan_ms=plan[:2],
+        chunks=plan[2],
+        api=endpoints,
+        timescaledb=await _timescaledb(cfg) if migrated.mode.value == "timescale" else None,
+    )
+
+
+async def _timescaledb(cfg: Config) -> tuple[str, str] | None:
+    """(extension version, chunk interval of transfers) in timescale mode."""
+    conn = await store_pool.connect(cfg.settings)
+    async with conn:
+        cur = await conn.execute(
+            "select e.extversion, d.time_interval::text as chunk_interval"
+            " from pg_extension e, timescaledb_information.dimensions d"
+            " where e.extname = 'timescaledb' and d.hypertable_name = 'transfers'"
+        )
+        row = await cur.fetchone()
+    return (str(row["extversion"]), str(row["chunk_interval"])) if row else None
+
+
+def _record(results: list[report.ModeResult], when: datetime, machine: report.Machine) -> Path:
+    folder = ROOT / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{when:%Y%m%dT%H%M%SZ}.json"
+    payload: dict[str, Any] = {
+        "when": when.isoformat(),
+        "machine": dataclasses.asdict(machine),
+        "modes": [dataclasses.asdict(result) for result in results],
+    }
+    path.write_text(json.dumps(payload, indent=1, default=str))
+    return path
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    when = datetime.now(UTC)
+    results: list[report.ModeResult] = []
+    with server.running() as pg:
+        modes = args.modes or (["timescale", "portable"] if pg.timescale else ["portable"])
+        workdir = ROOT / "bench" / "results"
+        workdir.mkdir(parents=True, exist_ok=True)
+        for mode in modes:
+            results.append(await bench_mode(pg, mode, args, workdir))
+        machine = report.Machine.read(pg.version())
+    params = {
+        "rows": args.rows,
+        "store_rows": args.store_rows,
+        "span_days": data.SPAN_DAYS,
+        "holders": data.HOLDERS,
+        "seed": args.seed,
+    }
+    text = report.markdown(results, machine, when, params, pg.options)
+    if args.out:
+        args.out.write_text(text)
+        say(f"wrote {args.out}")
+    say(f"raw figures in {_record(results, when, machine).relative_to(ROOT)}")
+    print(text)
+    say(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
