@@ -2,38 +2,41 @@
 
 The app is the composition root of the API process: it wires the store into the GraphQL and
 REST layers and never imports upstreams or ingestion (an import-linter contract).
+
+Routes: ``/graphql`` (GraphiQL on GET when enabled), ``/api/health`` (legacy), ``/healthz``,
+``/readyz``, ``/metrics``. docs/api.md describes them and the error envelope.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
 
 from app import __version__
 from app.config import Config
+from app.graphql.view import GraphQLView
+from app.ops import probes
+from app.ops.metrics import Metrics
+from app.ops.state import AppState
+from app.rest import errors as http_errors
+from app.rest import routes as rest_routes
+from app.rest.middleware import RequestMiddleware
 from app.store import pool as store_pool
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class AppState:
-    """What every request handler may use; stored on ``app.state.tokenpulse``."""
-
-    config: Config
-    pool: store_pool.Pool
-    version: str = __version__
-    started_at: float = field(default_factory=time.time)
+__all__ = ["AppState", "create_app"]
 
 
 def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
     pool = store_pool.create(config.settings, dsn=dsn, name="api")
-    state = AppState(config=config, pool=pool)
+    metrics = Metrics(version=__version__, pool_stats=pool.get_stats)
+    state = AppState(config=config, pool=pool, metrics=metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,6 +49,21 @@ def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
         finally:
             await pool.close()
 
-    app = Starlette(lifespan=lifespan)
+    app = Starlette(
+        routes=_routes(state),
+        middleware=[Middleware(RequestMiddleware, metrics=metrics)],
+        exception_handlers=http_errors.HANDLERS,
+        lifespan=lifespan,
+    )
     app.state.tokenpulse = state
     return app
+
+
+def _routes(state: AppState) -> list[BaseRoute]:
+    graphql = GraphQLView(state, graphiql=state.config.settings.graphiql)
+    return [
+        # An ASGI app as endpoint: every method reaches the view, which answers 405 itself.
+        Route("/graphql", graphql, name="graphql"),
+        *rest_routes.routes(),
+        *probes.routes(),
+    ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import psycopg
+import psycopg_pool
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -83,4 +86,29 @@ async def check_database(pool: Pool, wait_seconds: float) -> DatabaseStatus:
     return DatabaseStatus(ok=True, latency_ms=round(latency, 2), mode=mode, server_version=version)
 
 
-__all__ = ["Connection", "Pool", "SchemaMode", "check_database", "connect", "create"]
+@contextlib.asynccontextmanager
+async def transaction(
+    pool: Pool, *, wait_seconds: float | None = None
+) -> AsyncIterator[Connection]:
+    """A pooled connection inside a transaction, with driver errors translated.
+
+    For callers that may not import psycopg (the API layers): waiting longer than
+    ``wait_seconds`` (default: the pool's timeout) for a connection raises DatabaseUnavailable
+    instead of a bare psycopg_pool.PoolTimeout.
+    """
+    try:
+        async with pool.connection(timeout=wait_seconds) as conn, conn.transaction():
+            yield conn
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        raise translate(exc) from exc
+
+
+__all__ = [
+    "Connection",
+    "Pool",
+    "SchemaMode",
+    "check_database",
+    "connect",
+    "create",
+    "transaction",
+]

@@ -1,0 +1,1 @@
+"""Resolvers: read from the store through the context's pool, return app.graphql.types."""

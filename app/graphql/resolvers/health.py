@@ -1,0 +1,59 @@
+"""``health`` and ``version``: the same assessment as ``GET /api/health``."""
+
+from __future__ import annotations
+
+from app.domain import DatabaseStatus
+from app.graphql.context import Info
+from app.graphql.types.health import DatabaseHealth, Health, HealthWarning, Worker, WorkerRole
+from app.ops import health as ops_health
+
+
+async def health(info: Info) -> Health:
+    return from_report(await ops_health.collect(info.context.state))
+
+
+def version(info: Info) -> str:
+    return info.context.state.version
+
+
+def from_report(report: ops_health.Report) -> Health:
+    return Health(
+        status=report.status,
+        version=report.version,
+        uptime_seconds=round(report.uptime_seconds, 3),
+        started_at=report.started_at,
+        checked_at=report.checked_at,
+        database=_database(report.database),
+        ingester=report.ingester,
+        workers=[_worker(item) for item in report.workers],
+        warnings=[
+            HealthWarning(
+                scope=item.scope, code=item.code, message=item.message, retryable=item.retryable
+            )
+            for item in report.warnings
+        ],
+    )
+
+
+def _database(status: DatabaseStatus) -> DatabaseHealth:
+    return DatabaseHealth(
+        ok=status.ok,
+        latency_ms=status.latency_ms,
+        mode=status.mode,
+        server_version=status.server_version,
+        error=status.error,
+    )
+
+
+def _worker(item: ops_health.WorkerHealth) -> Worker:
+    return Worker(
+        worker_id=item.worker_id,
+        hostname=item.hostname,
+        pid=item.pid,
+        role=WorkerRole(item.role),
+        version=item.version,
+        started_at=item.started_at,
+        heartbeat_at=item.heartbeat_at,
+        age_seconds=item.age_seconds,
+        alive=item.alive,
+    )

@@ -1,0 +1,68 @@
+"""The GraphQL schema.
+
+``python -m app.graphql.schema > docs/schema.graphql`` refreshes the committed SDL; a test
+fails while the committed file differs from what this module builds.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from app.graphql.errors import ErrorCodes
+from app.graphql.resolvers import chains as chain_resolvers
+from app.graphql.resolvers import health as health_resolvers
+from app.graphql.types.chain import Chain
+from app.graphql.types.health import Health
+from app.graphql.types.scalars import SCALAR_MAP
+
+SDL_PATH = Path(__file__).resolve().parents[2] / "docs" / "schema.graphql"
+
+
+@strawberry.type(description="Read-only queries over the store.")
+class Query:
+    health: Health = strawberry.field(
+        resolver=health_resolvers.health,
+        description="Health of the API, its database and workers (as GET /api/health).",
+    )
+    chains: list[Chain] = strawberry.field(
+        resolver=chain_resolvers.chains,
+        description="Every chain in the store, by chain id, with its coverage.",
+    )
+    version: str = strawberry.field(
+        resolver=health_resolvers.version, description="Version of the running code."
+    )
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # ErrorCodes logs what deserves it (unexpected errors, with their traceback) because it
+        # knows which those are; Strawberry's default would log every client typo at ERROR.
+        return None
+
+
+schema = Schema(
+    query=Query,
+    extensions=[ErrorCodes],
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
+)
+
+
+def sdl() -> str:
+    """The schema in SDL, as committed to docs/schema.graphql."""
+    return schema.as_str() + "\n"
+
+
+def write_sdl(path: Path = SDL_PATH) -> None:
+    path.write_text(sdl(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.stdout.write(sdl())

@@ -1,0 +1,58 @@
+"""Operational endpoints: liveness, readiness and metrics.
+
+- ``/healthz`` answers 200 while the process can answer at all; it touches nothing else, so
+  an orchestrator never restarts the API because the *database* is down.
+- ``/readyz`` answers 200 only when the database answers and is migrated, else 503, so a load
+  balancer sends traffic elsewhere until it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.errors import DatabaseUnavailable
+from app.ops import health, state
+
+
+async def healthz(request: Request) -> JSONResponse:
+    app_state = state.of(request)
+    body = {
+        "status": "ok",
+        "version": app_state.version,
+        "uptimeSeconds": round(app_state.uptime_seconds, 3),
+    }
+    return JSONResponse(body)
+
+
+async def readyz(request: Request) -> JSONResponse:
+    database = await health.check_database(state.of(request))
+    body: dict[str, Any] = {"ready": False, "database": health.database_fields(database)}
+    if not database.ok:
+        body["error"] = DatabaseUnavailable(database.error).to_dict()
+    elif database.mode is None:
+        body["error"] = {
+            "code": "schema_not_migrated",
+            "message": "The database schema is not migrated; run `tokenpulse migrate`.",
+            "field": None,
+        }
+    else:
+        body["ready"] = True
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+async def metrics(request: Request) -> Response:
+    """The Prometheus text exposition of this app's registry."""
+    text, content_type = state.of(request).metrics.render()
+    return Response(text, media_type=content_type)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", healthz, methods=["GET"], name="healthz"),
+        Route("/readyz", readyz, methods=["GET"], name="readyz"),
+        Route("/metrics", metrics, methods=["GET"], name="metrics"),
+    ]
