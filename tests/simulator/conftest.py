@@ -40,10 +40,19 @@ def client(sim: Simulator) -> Iterator[TestClient]:
         yield test_client
 
 
+class SteppingWall(ManualWall):
+    """Real time that moves 0.1 s at every reading, so a long module never trips a limit."""
+
+    def __call__(self) -> float:
+        self.t += 0.1
+        return self.t
+
+
 @pytest.fixture(scope="module")
 def shared_sim() -> Simulator:
-    """A read-only simulator shared by a module (history generated once)."""
-    return make_sim()
+    """A read-only simulator shared by a module (history generated once). Simulated time is
+    frozen (speed 0) so heads do not move between two requests of one test."""
+    return make_sim(wall=SteppingWall(START), speed=0)
 
 
 @pytest.fixture(scope="module")
