@@ -66,6 +66,7 @@ async def handle(sim: Simulator, request: Request) -> Response:
     )
     client = request.client.host if request.client else "?"
     spec = sim.keys.get(ctx.key or "")
+    ctx.label = spec.label if spec else ("unknown" if ctx.key else "none")
 
     def storm() -> Reply:
         return notok(per_second_text(spec or KeySpec.make("free")), "rate_limited")

@@ -49,6 +49,8 @@ async def handle(sim: Simulator, request: Request) -> Response:
         key=q.get("apikey") or None,
     )
     client = request.client.host if request.client else "?"
+    spec = sim.keys.get(ctx.key or "")
+    ctx.label = spec.label if spec else ("unknown" if ctx.key else "none")
     return await pipeline.run(sim, ctx, lambda: _produce(sim, ctx, q, client), too_many)
 
 

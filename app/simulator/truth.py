@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from app.simulator.world import Log, World
@@ -34,8 +35,8 @@ def query(world: World, chain_id: int, what: str, **params: Any) -> Any:
         return {
             "chainId": chain_id,
             "head": head,
-            "finalized": world.finalized(chain_id),
-            "transfers": sum(1 for _ in world.logs(chain_id, 0, head, erc20_only=True)),
+            "finalized": head - world.spec(chain_id).finalized_lag,
+            "transfers": world.count_logs(chain_id, 0, head, erc20_only=True),
             "holderCount": len(rows),
             "supply": str(world.supply(chain_id)),
             "sumOfBalances": str(sum(b for _, b in rows)),
@@ -48,14 +49,14 @@ def _transfers(world: World, chain_id: int, head: int, params: dict[str, Any]) -
     hi = min(int(params.get("toBlock", head)), head)
     limit, offset = int(params.get("limit", 1000)), int(params.get("offset", 0))
     include_nft = str(params.get("erc721", "false")).lower() in ("1", "true")
-    logs = list(world.logs(chain_id, lo, hi, erc20_only=not include_nft))
+    logs = world.logs(chain_id, lo, hi, erc20_only=not include_nft)
     return {
         "chainId": chain_id,
         "head": head,
         "fromBlock": lo,
         "toBlock": hi,
-        "total": len(logs),
-        "transfers": [_row(log) for log in logs[offset : offset + limit]],
+        "total": world.count_logs(chain_id, lo, hi, erc20_only=not include_nft),
+        "transfers": [_row(log) for log in itertools.islice(logs, offset, offset + limit)],
     }
 
 

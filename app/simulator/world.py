@@ -164,9 +164,16 @@ class World:
             self._log(chain_id, i) for i in indices if not (erc20_only and ledger.kind[i] == ERC721)
         )
 
-    def count_logs(self, chain_id: int, lo: int, hi: int) -> int:
+    def count_logs(self, chain_id: int, lo: int, hi: int, *, erc20_only: bool = False) -> int:
+        """How many logs ``logs`` would yield, without building them."""
         hi = min(hi, self.head(chain_id))
-        return len(self.ledgers[chain_id].span(lo, hi)) if hi >= lo else 0
+        if hi < lo:
+            return 0
+        ledger = self.ledgers[chain_id]
+        span = ledger.span(lo, hi)
+        if not erc20_only:
+            return len(span)
+        return len(span) - ledger.kind[span.start : span.stop].count(ERC721)
 
     def transfers_of(
         self, chain_id: int, address: str, lo: int, hi: int, *, reverse: bool = False

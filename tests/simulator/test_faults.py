@@ -24,6 +24,9 @@ def test_outage_is_a_503_for_its_duration_only(
     assert other_chain["result"].startswith("0x")
     wall.tick(11)
     assert client.get("/v2/api", params={**TOKENTX, "apikey": PRO}).status_code == 200
+    logged = [(c.outcome, c.status, c.label) for c in sim.calls.calls("etherscan")]
+    pro = "test-pro"
+    assert logged == [("fault:outage", 503, pro), ("ok", 200, pro), ("ok", 200, pro)]
 
 
 def test_malformed_json(client: TestClient, sim: Simulator) -> None:
