@@ -118,3 +118,18 @@ def test_readme_quick_start_is_exactly_two_commands() -> None:
     quick_start = sections(readme)["Quick start"]
     blocks = re.findall(r"```sh\n(.*?)```", quick_start, re.DOTALL)
     assert blocks == ["make demo\nmake test\n"]
+
+
+LINKED_DOCS = [
+    "README.md",
+    *(f"docs/{name}.md" for name in ("configuration", "architecture", "runbook")),
+]
+_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("name", LINKED_DOCS)
+def test_relative_links_point_at_files(name: str) -> None:
+    path = DOCS.parent / name
+    for target in _LINK.findall(path.read_text("utf-8")):
+        if "://" not in target:
+            assert (path.parent / target).exists(), f"{name} links to missing {target}"
