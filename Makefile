@@ -1,7 +1,7 @@
 # Tokenpulse developer entry points. Each works on a fresh machine: it creates .venv and
 # installs the project into it (again only when pyproject.toml changes).
 #
-#   make demo    the whole stack on a throwaway local database: http://127.0.0.1:8000/graphql
+#   make demo    the whole stack on an embedded local database: http://127.0.0.1:8000/graphql
 #   make test    lint, then the whole test suite (what CI runs, through .ci/run)
 #   make lint    ruff check + ruff format --check + mypy (strict) + import-linter contracts
 #   make bench   the benchmark harness; rewrites docs/performance.md
