@@ -4,9 +4,10 @@
     ├── ConfigError                      code=config_invalid    stops the process at start
     ├── StoreError                       code=store_error       (500)
     │   ├── DatabaseUnavailable          code=database_unavailable (503)
-    │   └── MigrationError               code=migration_failed
-    │       ├── FrozenMigrationChanged   code=migration_changed
-    │       └── SchemaModeUnavailable    code=schema_mode_unavailable
+    │   ├── MigrationError               code=migration_failed
+    │   │   ├── FrozenMigrationChanged   code=migration_changed
+    │   │   └── SchemaModeUnavailable    code=schema_mode_unavailable
+    │   └── ClusterError                 code=cluster_failed    the embedded PostgreSQL (demo)
     └── ClientError                      code=bad_request       (400)
         ├── InvalidInput                 code=invalid_input     (400, names the field)
         ├── NotFound                     code=not_found         (404)
@@ -73,6 +74,12 @@ class SchemaModeUnavailable(MigrationError):
     """The requested schema mode cannot be used with this database."""
 
     code = "schema_mode_unavailable"
+
+
+class ClusterError(StoreError):
+    """The embedded PostgreSQL cluster could not be set up, started or stopped."""
+
+    code = "cluster_failed"
 
 
 class ClientError(TokenpulseError):

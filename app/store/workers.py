@@ -34,6 +34,14 @@ async def try_leader_lock(conn: Connection, key: int) -> bool:
 
 
 @wrap_exceptions
+async def holds_leader_lock(conn: Connection, key: int) -> bool:
+    """Whether this session still holds the leader lock; raises if the session is gone."""
+    cur = await conn.execute(Q["holds_leader_lock"], {"key": key})
+    row = await cur.fetchone()
+    return bool(row and row["held"])
+
+
+@wrap_exceptions
 async def release_leader_lock(conn: Connection, key: int) -> None:
     await conn.execute(Q["release_leader_lock"], {"key": key})
 

@@ -22,3 +22,12 @@ select pg_try_advisory_lock(%(key)s) as acquired;
 
 -- name: release_leader_lock
 select pg_advisory_unlock(%(key)s) as released;
+
+-- name: holds_leader_lock
+-- A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits).
+select exists (
+    select from pg_locks
+    where locktype = 'advisory' and granted and pid = pg_backend_pid() and objsubid = 1
+      and classid = ((%(key)s::bigint >> 32) & 4294967295)::oid
+      and objid = (%(key)s::bigint & 4294967295)::oid
+) as held;
