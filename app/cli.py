@@ -1,0 +1,299 @@
+"""The ``tokenpulse`` command: migrate, serve, worker, demo, version.
+
+Every command loads the configuration first; a ConfigError (or any TokenpulseError that
+escapes a command) is printed as ONE line on stderr and exits with code 2, no traceback.
+
+The worker runtime lives in ``schedulers`` and nothing in ``app`` may import it (an
+import-linter contract keeps the API and store layers free of scheduling code). The CLI is the
+one composition root that needs both, so it binds the worker late and in one place,
+:func:`worker_runtime`, behind a typed protocol; ``migrate`` and ``serve`` never load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, NoReturn, Protocol, cast
+
+import click
+import uvicorn
+
+from app import __version__
+from app import config as app_config
+from app import logging as app_logging
+from app.config import Config, Settings
+from app.errors import ConfigError, DatabaseUnavailable, TokenpulseError
+from app.store import chains, cluster, migrate
+from app.store import pool as store_pool
+
+log = logging.getLogger(__name__)
+WORKER_RUNTIME = "schedulers.main"  # provides run_worker (see the module docstring)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Main = Callable[[asyncio.Event], Awaitable[None]]
+
+
+class RunWorker(Protocol):
+    def __call__(
+        self, config: Config, *, dsn: str | None = None, stop: asyncio.Event
+    ) -> Coroutine[Any, Any, None]: ...
+
+
+def worker_runtime() -> RunWorker:
+    """``schedulers.main.run_worker``, imported only by the commands that run a worker."""
+    return cast(RunWorker, importlib.import_module(WORKER_RUNTIME).run_worker)
+
+
+class _Cli(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TokenpulseError as exc:
+            click.echo(f"tokenpulse: {describe(exc)}", err=True)
+            ctx.exit(2)
+
+
+def describe(exc: TokenpulseError) -> str:
+    """The one line printed for an error that stops a command."""
+    if isinstance(exc, ConfigError):
+        text = f"configuration error: {exc.message}"
+    elif isinstance(exc, DatabaseUnavailable):
+        text = "database unavailable: check TOKENPULSE_DATABASE_URL and that the server is up"
+    else:
+        text = f"error: {exc.message}"
+    return " ".join(text.splitlines())
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Tokenpulse: multi-chain ERC-20 transfer analytics."""
+
+
+def main() -> None:
+    cli(prog_name="tokenpulse")
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(f"tokenpulse {__version__}")
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Bring the schema up to date and mirror the configured chains (safe to repeat)."""
+    config = start()
+    need_database(config.settings)
+    asyncio.run(migrate_and_sync(config))
+
+
+@cli.command()
+@click.option("--host", help="Interface to bind (default TOKENPULSE_HOST).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default TOKENPULSE_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API (GraphQL, REST, health, metrics)."""
+    config = start()
+    need_database(config.settings)
+    host, port = host or config.settings.host, port or config.settings.port
+    # The app (and its pool) is created inside the event loop that will run it.
+    run_until_signalled(lambda stop: serve_api(api_server(config, None, host, port), stop))
+
+
+@cli.command()
+def worker() -> None:
+    """Run a worker: leader election, heartbeats and the scheduled jobs."""
+    config = start()
+    need_database(config.settings)
+    run_worker = worker_runtime()
+    run_until_signalled(lambda stop: run_worker(config, stop=stop))
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="API port (default TOKENPULSE_PORT).")
+def demo(port: int | None) -> None:
+    """Run everything on this machine: embedded PostgreSQL, the API and a worker."""
+    config = start(demo=True)
+    settings = config.settings
+    port = port or settings.port
+    if settings.database_url is not None:
+        click.echo("database: TOKENPULSE_DATABASE_URL")
+        run_until_signalled(lambda stop: run_demo(config, None, port, stop))
+        return
+    with embedded_database(settings) as dsn:
+        run_until_signalled(lambda stop: run_demo(config, dsn, port, stop))
+
+
+def start(*, demo: bool = False) -> Config:
+    config = app_config.load(demo=demo)
+    app_logging.configure(config.settings, config.secrets)
+    return config
+
+
+def need_database(settings: Settings) -> None:
+    if settings.database_url is None:
+        raise ConfigError(
+            "TOKENPULSE_DATABASE_URL", "is not set (`tokenpulse demo` runs an embedded database)"
+        )
+
+
+async def migrate_and_sync(config: Config, dsn: str | None = None) -> None:
+    """Migrate, then mirror the configured chains into the database; print what happened."""
+    conn = await store_pool.connect(config.settings, dsn=dsn, autocommit=True)
+    async with conn:
+        report = await migrate.migrate(conn, config.settings.schema_mode)
+        async with conn.transaction():
+            changed = await chains.upsert_chains(conn, config.chains)
+    click.echo(migrate_summary(report))
+    total = len(config.chains)
+    click.echo(
+        f"chains: {changed} of {total} updated" if changed else f"chains: up to date ({total})"
+    )
+
+
+def migrate_summary(report: migrate.Report) -> str:
+    if not report.applied:
+        return f"mode: {report.mode}; applied: nothing (up to date)"
+    applied = ", ".join(report.applied)
+    return f"mode: {report.mode}; applied: {applied}; idempotent: {len(report.idempotent)} file(s)"
+
+
+def run_until_signalled(main: Main) -> None:
+    asyncio.run(_until_signalled(main))
+
+
+async def _until_signalled(main: Main) -> None:
+    """Run ``main(stop)``; SIGINT/SIGTERM set ``stop``, a second one gets the default action."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(received: signal.Signals) -> None:
+        log.info("stopping", extra={"signal": received.name})
+        stop.set()
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await main(stop)
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the command owns signals and shutdown order."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()  # set once the socket is bound and the lifespan ran
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.ready.set()
+
+
+def api_server(config: Config, dsn: str | None, host: str, port: int) -> EmbeddedServer:
+    # Imported here so that migrate, worker and version do not load the GraphQL stack (~0.5 s).
+    from app import asgi
+
+    app = asgi.create_app(config, dsn=dsn)
+    # log_config=None: keep our JSON logging; bounded graceful shutdown for open connections.
+    settings = uvicorn.Config(
+        app, host=host, port=port, lifespan="on", log_config=None, timeout_graceful_shutdown=10
+    )
+    return EmbeddedServer(settings)
+
+
+async def serve_api(server: EmbeddedServer, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set; a server that cannot start is a TokenpulseError."""
+
+    async def stop_when_told() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(stop_when_told())
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot bind or the lifespan fails
+        where = f"{server.config.host}:{server.config.port}"
+        raise TokenpulseError(f"the API could not start on {where} (see the log above)") from None
+    finally:
+        watcher.cancel()
+
+
+@contextlib.contextmanager
+def embedded_database(settings: Settings) -> Iterator[str]:
+    """Start (first run: initialise) the private cluster; stop it on the way out."""
+    account = cluster.run_as()
+    cluster.server_bindir()  # fail before creating anything when PostgreSQL is missing
+    pgdata, note = cluster.locate(settings.data_dir, account)
+    if note:
+        click.echo(note, err=True)
+    embedded = cluster.Cluster(pgdata, port=settings.demo_pg_port)
+    # Until the event loop owns signals, SIGTERM interrupts like Ctrl-C so the finally runs.
+    signal.signal(signal.SIGTERM, _interrupt)
+    shared = False
+    try:
+        started = embedded.start()
+        shared = started.shared
+        click.echo(f"database: embedded PostgreSQL in {pgdata} ({_how(started)})")
+        yield started.dsn
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if not shared and embedded.stop():
+            click.echo("embedded PostgreSQL stopped")
+
+
+def _how(started: cluster.Started) -> str:
+    if started.initialised:
+        return f"new, port {started.port}"
+    if started.reused:
+        return f"already running, port {started.port}"
+    return f"existing data, port {started.port}"
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+async def run_demo(config: Config, dsn: str | None, port: int, stop: asyncio.Event) -> None:
+    """Migrate, then run the API and a worker in this loop until ``stop``; API stops first."""
+    await migrate_and_sync(config, dsn)
+    server = api_server(config, dsn, config.settings.host, port)
+    worker_stop = asyncio.Event()
+    api = asyncio.create_task(serve_api(server, stop), name="api")
+    worker = asyncio.create_task(worker_runtime()(config, dsn=dsn, stop=worker_stop))
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(_announce(server))]
+    try:
+        await asyncio.wait([api, worker, waiters[0]], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        server.should_exit = True
+        api_outcome = await asyncio.gather(api, return_exceptions=True)
+        worker_stop.set()
+        worker_outcome = await asyncio.gather(worker, return_exceptions=True)
+    for outcome in (*api_outcome, *worker_outcome):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def _announce(server: EmbeddedServer) -> None:
+    await server.ready.wait()
+    base = f"http://{server.config.host}:{server.config.port}"
+    click.echo(
+        f"Tokenpulse demo is running (Ctrl-C to stop)\n"
+        f"  GraphiQL  {base}/graphql\n"
+        f"  health    {base}/api/health\n"
+        f"  metrics   {base}/metrics"
+    )
