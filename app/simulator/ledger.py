@@ -43,7 +43,6 @@ class Ledger:
         self.blk, self.txi, self.logi = array("q"), array("i"), array("i")
         self.src, self.dst, self.val, self.kind = array("i"), array("i"), array("q"), array("b")
         self.balances: list[int] = []
-        self.holders = 0
         self.version = 0  # bumped by a rewind, so caches keyed on it expire
         self.generated_to = genesis  # exclusive: blocks below it are complete
         self._day_factors: dict[int, float] = {}
@@ -148,15 +147,10 @@ class Ledger:
             self._move(src, dst, val)
 
     def _move(self, src: int, dst: int, amount: int) -> None:
-        balances = self.balances
         if src >= 0:
-            balances[src] -= amount
-            if balances[src] == 0:
-                self.holders -= 1
+            self.balances[src] -= amount
         if dst >= 0:
-            if balances[dst] == 0:
-                self.holders += 1
-            balances[dst] += amount
+            self.balances[dst] += amount
 
     def _day_factor(self, day: int) -> float:
         factor = self._day_factors.get(day)
