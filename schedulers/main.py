@@ -35,6 +35,9 @@ from schedulers import jobs
 log = logging.getLogger(__name__)
 Role = Literal["leader", "standby"]
 TAKEOVER_MARGIN_SECONDS = 0.5  # covers the old leader's lock check and job cancellation
+# (idle, interval) seconds of server-side keepalives on the lock session: a leader whose host
+# vanished loses the lock after ~idle + 3 * interval = 11 s, not the kernel's default hours.
+LOCK_KEEPALIVE = (5, 2)
 
 
 async def run_worker(config: Config, *, dsn: str | None = None, stop: asyncio.Event) -> None:
@@ -166,9 +169,13 @@ class Worker:
 
     async def _lock_connection(self) -> store_pool.Connection:
         if self._lock_conn is None or self._lock_conn.closed:
-            self._lock_conn = await asyncio.wait_for(
+            conn = await asyncio.wait_for(
                 store_pool.connect(self.settings, dsn=self.dsn, autocommit=True),
                 self.lock_timeout,
+            )
+            self._lock_conn = conn
+            await asyncio.wait_for(
+                workers.configure_lock_session(conn, *LOCK_KEEPALIVE), self.lock_timeout
             )
         return self._lock_conn
 

@@ -42,6 +42,15 @@ async def holds_leader_lock(conn: Connection, key: int) -> bool:
 
 
 @wrap_exceptions
+async def configure_lock_session(
+    conn: Connection, idle_seconds: int, interval_seconds: int
+) -> None:
+    """Let the server notice a vanished leader within seconds (see the query's comment)."""
+    params = {"idle": str(idle_seconds), "interval": str(interval_seconds)}
+    await conn.execute(Q["configure_lock_session"], params)
+
+
+@wrap_exceptions
 async def release_leader_lock(conn: Connection, key: int) -> None:
     await conn.execute(Q["release_leader_lock"], {"key": key})
 

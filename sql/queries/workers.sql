@@ -31,3 +31,11 @@ select exists (
       and classid = ((%(key)s::bigint >> 32) & 4294967295)::oid
       and objid = (%(key)s::bigint & 4294967295)::oid
 ) as held;
+
+-- name: configure_lock_session
+-- Server-side TCP keepalives for the leader-lock session: if the leader's host vanishes
+-- without closing the socket, the server ends the session (freeing the lock) after about
+-- idle + 3 * interval seconds instead of the OS default of hours. No-op over a unix socket.
+select set_config('tcp_keepalives_idle', %(idle)s, false) as idle,
+       set_config('tcp_keepalives_interval', %(interval)s, false) as interval,
+       set_config('tcp_keepalives_count', '3', false) as count;

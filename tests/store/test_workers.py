@@ -137,6 +137,7 @@ async def test_leader_that_loses_its_lock_session_steps_down(
 
         await eventually(one_leader, 5, "one leader and one standby")
         leader = next(w for w in pair if w.role == "leader")
+        assert await keepalives(leader) == ("5", "2", "3")
         await kill_lock_session(pool, fast_config.settings.leader_lock_key)
 
         async def fenced() -> bool:
@@ -155,6 +156,19 @@ async def test_leader_that_loses_its_lock_session_steps_down(
             stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
     assert ("leader", "leader") not in history
+
+
+async def keepalives(worker: worker_main.Worker) -> tuple[str, str, str]:
+    """The server-side keepalive settings of the worker's lock session."""
+    assert worker._lock_conn is not None
+    cur = await worker._lock_conn.execute(
+        "select current_setting('tcp_keepalives_idle') as idle,"
+        " current_setting('tcp_keepalives_interval') as interval,"
+        " current_setting('tcp_keepalives_count') as count"
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row["idle"], row["interval"], row["count"]
 
 
 async def kill_lock_session(pool: pool_module.Pool, key: int) -> None:
