@@ -306,25 +306,34 @@ def timescaledb_installed(bindir: Path) -> bool:
 
 
 def _is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (killed, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # alive, but owned by another account
-    return True
+    name_state = _proc_name_state(pid)
+    return name_state is None or name_state[1] != "Z"
 
 
 def _is_postgres(pid: int) -> bool:
     if not _is_alive(pid):
         return False
+    name_state = _proc_name_state(pid)
+    # Without /proc we cannot tell a recycled pid apart: trust that it is the server.
+    return name_state is None or name_state[0] in ("postgres", "postmaster")
+
+
+def _proc_name_state(pid: int) -> tuple[str, str] | None:
+    """(command name, state letter) from /proc/<pid>/stat, or None where there is no /proc."""
     try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True  # no /proc here: trust that the pid is alive
-    # "pid (comm) state ...": a killed postmaster stays a zombie until its parent reaps it.
-    name, _, rest = stat_line.partition("(")[2].rpartition(")")
-    return name in ("postgres", "postmaster") and not rest.strip().startswith("Z")
+        return None
+    # "pid (comm) state ...": comm may itself contain spaces and parentheses.
+    name, _, rest = text.partition("(")[2].rpartition(")")
+    return name, rest.strip()[:1]
 
 
 def _chown_tree(root: Path, account: Account) -> None:

@@ -99,6 +99,30 @@ def test_a_pid_file_naming_another_program_is_stale(embedded: cluster.Cluster) -
     assert query(embedded.start(), "select 1") == "1"
 
 
+def zombie() -> subprocess.Popen[bytes]:
+    """A child that exited and is not reaped yet (like a SIGKILLed demo); wait() it after."""
+    child = subprocess.Popen(["true"])
+    stat_file = Path(f"/proc/{child.pid}/stat")
+    helpers.wait_until(lambda: stat_file.read_text().split(") ")[1].startswith("Z"), 5, "a zombie")
+    return child
+
+
+@pytest.mark.slow
+def test_a_running_server_is_left_up_only_for_a_live_owner(embedded: cluster.Cluster) -> None:
+    embedded.start()
+    owner_file = embedded.pgdata / cluster.OWNER_FILE
+    with subprocess.Popen(["sleep", "30"]) as other_demo:
+        owner_file.write_text(f"{other_demo.pid}\n")
+        assert embedded.start().shared  # another live process started it: leave it running
+        other_demo.kill()
+    dead = zombie()
+    owner_file.write_text(f"{dead.pid}\n")
+    again = embedded.start()
+    dead.wait()
+    assert (again.reused, again.shared) == (True, False)  # adopted: we stop it at exit
+    assert owner_file.read_text() == f"{os.getpid()}\n"
+
+
 @pytest.mark.slow
 def test_stop_leaves_nothing_running(embedded: cluster.Cluster) -> None:
     embedded.start()
