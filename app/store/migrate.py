@@ -81,6 +81,8 @@ async def migrate(conn: Connection, requested: str = "auto", sql_dir: Path = SQL
     """
     if not conn.autocommit:
         raise MigrationError("migrate needs an autocommit connection")
+    # Migrations may rewrite big tables: the pool's statement timeout protects requests, not DDL.
+    await _execute(conn, "set statement_timeout = 0")
     await _execute(conn, f"select pg_advisory_lock({MIGRATION_LOCK})")
     try:
         return await _migrate_locked(conn, requested, sql_dir)
