@@ -3,11 +3,12 @@
 #
 #   make demo    the whole stack on an embedded local database: http://127.0.0.1:8000/graphql
 #   make test    lint, then the whole test suite (what CI runs, through .ci/run)
+#   make anvil   install anvil from npm into .tools/anvil for tests/anvil (make test does it)
 #   make lint    ruff check + ruff format --check + mypy (strict) + import-linter contracts
 #   make bench   the benchmark harness; rewrites docs/performance.md
 #   make format  apply ruff's fixes and formatting
 #   make freeze  list new migration files in sql/frozen.sha256 (never rewrites a listed one)
-#   make clean   remove caches and build output; `make distclean` also .venv and .tokenpulse
+#   make clean   remove caches and build output; `make distclean` also .venv, .tokenpulse, .tools
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -21,7 +22,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 LINT_PATHS := app schedulers tests bench
 
-.PHONY: help venv install postgres lint format test demo bench freeze clean distclean
+.PHONY: help venv install postgres anvil lint format test demo bench freeze clean distclean
 
 help:
 	@sed -n 's/^#   make /make /p' $(MAKEFILE_LIST)
@@ -60,7 +61,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
 
-test: lint postgres
+# Foundry's anvil node, from the npm registry, for the tests against a real client (tests/anvil).
+anvil:
+	@bash tests/anvil/install.sh
+
+test: lint postgres anvil
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) postgres
@@ -77,4 +82,4 @@ clean:
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) .tokenpulse
+	rm -rf $(VENV) .tokenpulse .tools
