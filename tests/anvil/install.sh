@@ -26,8 +26,9 @@ give_up() {
   exit 0
 }
 
-if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "Version: ${ANVIL_VERSION}\b"; then
-  exit 0
+if [ -x "$bin" ]; then
+  installed="$("$bin" --version 2>/dev/null || true)"
+  case "$installed" in *"Version: ${ANVIL_VERSION}"$'\n'* | *"Version: ${ANVIL_VERSION}") exit 0 ;; esac
 fi
 
 case "$(uname -s)-$(uname -m)" in
