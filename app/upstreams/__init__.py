@@ -32,7 +32,7 @@ from app.upstreams._budget import (
     seconds_to_midnight,
 )
 from app.upstreams._classify import Classified, Outcome
-from app.upstreams._gateway import Gateway, new_http_client
+from app.upstreams._gateway import Gateway, Transport, new_http_client
 from app.upstreams._keys import BackoffReason, KeyPool, KeyStatus
 from app.upstreams._limiter import Limiter, PriorityGate
 from app.upstreams._redact import redact
@@ -65,6 +65,7 @@ __all__ = [
     "RetryPolicy",
     "RpcCall",
     "RpcClient",
+    "Transport",
     "fingerprint",
     "make_keys",
     "new_http_client",

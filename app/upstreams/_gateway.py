@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import httpx
 
@@ -45,10 +46,13 @@ log = logging.getLogger(__name__)
 BuildRequest = Callable[[ApiKey], httpx.Request]
 Interpret = Callable[[object], Classified]
 INVALID_KEY_BACKOFF = 24 * 3600.0  # what the legacy ingester did with refused keys
+# What callers outside this package may pass to new_http_client (tests route to the simulator
+# in-process with httpx.ASGITransport) without importing httpx themselves.
+Transport: TypeAlias = httpx.AsyncBaseTransport
 
 
 def new_http_client(
-    *, timeout: float = 30.0, transport: httpx.AsyncBaseTransport | None = None
+    *, timeout: float = 30.0, transport: Transport | None = None
 ) -> httpx.AsyncClient:
     """The shared HTTP client (open it in the lifespan); installs log redaction first."""
     install_log_filter()
