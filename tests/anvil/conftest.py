@@ -343,6 +343,45 @@ def sent(receipt: Receipt, transfers: Sequence[tuple[str, str, int]]) -> list[Se
     ]
 
 
+def send_everything(token: TestToken) -> list[Sent]:
+    """Every kind of transfer, each transaction in its own block; returns what was sent.
+
+    The mint, a transfer, an approved transferFrom, empty blocks, four transfers in one
+    transaction, an ERC-721-style four-topic log (not a transfer: not returned), two of value 0.
+    """
+    node = token.node
+    owner, alice, bob, carol, dave = node.accounts[:5]
+    expected = token.mint_sent()
+    expected += token.transfer(owner, alice, 1_000 * 10**18)[1]
+    token.approve(owner, bob, 500)
+    expected += token.transfer_from(bob, owner, carol, 300)[1]
+    node.mine(2)  # blocks with no transfer between ones with
+    _, batch = token.batch_transfer(owner, [(alice, 1), (bob, 2), (carol, 3), (alice, 4)])
+    assert len({s.log_index for s in batch}) == 4  # one transaction, four distinct log indexes
+    expected += batch
+    token.nft_transfer(owner, dave, 7)  # four topics: must be skipped, not counted
+    expected += token.transfer(alice, dave, 0)[1]  # zero value is still a transfer
+    expected += token.transfer(dave, alice, 0)[1]
+    return expected
+
+
+def node_transfers(node: Anvil, token: str, from_block: int = 0) -> list[Sent]:
+    """The node's own view (eth_getLogs) of the token's ERC-20 transfers, in chain order."""
+    return [
+        Sent(
+            tx_hash=log["transactionHash"].lower(),
+            log_index=int(log["logIndex"], 16),
+            block_number=int(log["blockNumber"], 16),
+            block_hash=log["blockHash"].lower(),
+            from_address="0x" + log["topics"][1][-40:].lower(),
+            to_address="0x" + log["topics"][2][-40:].lower(),
+            value=int(log["data"], 16),
+        )
+        for log in node.logs(token, from_block)
+        if len(log["topics"]) == 3
+    ]
+
+
 @pytest.fixture
 def anvil(anvil_bin: Path) -> Iterator[Anvil]:
     node = Anvil(anvil_bin)
