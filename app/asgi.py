@@ -3,8 +3,10 @@
 The app is the composition root of the API process: it wires the store into the GraphQL and
 REST layers and never imports upstreams or ingestion (an import-linter contract).
 
-Routes: ``/graphql`` (GraphiQL on GET when enabled), ``/api/health`` (legacy), ``/healthz``,
-``/readyz``, ``/metrics``. docs/api.md describes them and the error envelope.
+Routes: ``/graphql`` (GraphiQL on GET when enabled), ``/api/health`` (legacy),
+``/api/cache-health``, ``/healthz``, ``/readyz``, ``/metrics``. docs/api.md describes them and
+the error envelope. The lifespan also runs the LISTEN/NOTIFY listener that keeps the response
+cache in step with the worker (app.ops.listener).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from app import __version__
 from app.config import Config
 from app.graphql.view import GraphQLView
 from app.ops import probes
+from app.ops.cache import CacheRegistry
+from app.ops.listener import ListenerCollector, TransferListener
 from app.ops.metrics import Metrics
 from app.ops.state import AppState
 from app.rest import errors as http_errors
@@ -36,17 +40,22 @@ __all__ = ["AppState", "create_app"]
 def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
     pool = store_pool.create(config.settings, dsn=dsn, name="api")
     metrics = Metrics(version=__version__, pool_stats=pool.get_stats)
-    state = AppState(config=config, pool=pool, metrics=metrics)
+    cache = CacheRegistry()
+    listener = TransferListener(config.settings, cache, dsn=dsn)
+    metrics.registry.register(ListenerCollector(listener))
+    state = AppState(config=config, pool=pool, metrics=metrics, cache=cache, listener=listener)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # wait=False: the API starts (and answers health as "down") even if the database is
         # not there yet; the pool keeps trying in the background.
         await pool.open(wait=False)
+        await listener.start()
         try:
             log.info("api started", extra={"version": __version__})
             yield
         finally:
+            await listener.stop()
             await pool.close()
 
     app = Starlette(

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
     simulator_url: str | None = None
     demo_pg_port: int | None = Field(default=None, ge=1, le=65535)
+    ingest_interval_seconds: float = Field(default=30.0, gt=0)
+    ingest_jitter_seconds: float = Field(default=5.0, ge=0)
+    backfill_interval_seconds: float = Field(default=60.0, gt=0)
+    backfill_run_seconds: float = Field(default=45.0, gt=0)
+    warm_fresh_seconds: float = Field(default=120.0, gt=0)
+    warm_stale_seconds: float = Field(default=900.0, gt=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,12 @@ def load(
             "TOKENPULSE_DB_POOL_MIN_SIZE",
             f"{settings.db_pool_min_size} exceeds TOKENPULSE_DB_POOL_MAX_SIZE"
             f" ({settings.db_pool_max_size})",
+        )
+    if settings.warm_fresh_seconds > settings.warm_stale_seconds:
+        raise ConfigError(
+            "TOKENPULSE_WARM_FRESH_SECONDS",
+            f"{settings.warm_fresh_seconds} exceeds TOKENPULSE_WARM_STALE_SECONDS"
+            f" ({settings.warm_stale_seconds})",
         )
     if demo and settings.simulator_url is None:
         settings = settings.model_copy(update={"simulator_url": "http://127.0.0.1:9545"})

@@ -13,6 +13,8 @@ from starlette.requests import HTTPConnection
 
 from app import __version__
 from app.config import Config
+from app.ops.cache import CacheRegistry
+from app.ops.listener import TransferListener
 from app.ops.metrics import Metrics
 from app.store import pool as store_pool
 
@@ -22,6 +24,8 @@ class AppState:
     config: Config
     pool: store_pool.Pool
     metrics: Metrics
+    cache: CacheRegistry = field(default_factory=CacheRegistry)
+    listener: TransferListener | None = None  # None: not listening (tools, pure tests)
     version: str = __version__
     started_at: float = field(default_factory=time.time)
 
