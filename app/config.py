@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain import ADDRESS_RE, Chain, Finality, ProviderKind, Token
@@ -65,6 +65,42 @@ class Settings(BaseSettings):
     backfill_run_seconds: float = Field(default=45.0, gt=0)
     warm_fresh_seconds: float = Field(default=120.0, gt=0)
     warm_stale_seconds: float = Field(default=900.0, gt=0)
+    # Upstream pacing and resilience (app.ingest.wiring turns these into upstreams policies).
+    upstream_calls_per_second: float = Field(default=1.0, gt=0)
+    upstream_daily_quota: int | None = Field(default=None, ge=1)
+    upstream_pacing_margin_seconds: float = Field(default=0.05, ge=0, le=1)
+    upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    upstream_max_wait_seconds: float = Field(default=60.0, gt=0)
+    retry_max_attempts: int = Field(default=5, ge=1, le=20)
+    retry_base_seconds: float = Field(default=1.0, ge=0)
+    retry_cap_seconds: float = Field(default=60.0, ge=0)
+    breaker_fail_max: int = Field(default=5, ge=1)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    # Ingestion windows, the tip's cold start, the reorg check, the log source per chain.
+    ingest_initial_window_blocks: int = Field(default=10_000, ge=1)
+    ingest_max_window_blocks: int = Field(default=1_000_000, ge=1)
+    ingest_tip_start_blocks: int = Field(default=10_000, ge=0)
+    ingest_reorg_check_blocks: int = Field(default=12, ge=1, le=1000)
+    ingest_failure_backoff_seconds: float = Field(default=30.0, ge=0)
+    ingest_failure_backoff_cap_seconds: float = Field(default=900.0, ge=0)
+    ingest_rpc_chains: str | None = None
+
+    @field_validator("ingest_rpc_chains")
+    @classmethod
+    def _chain_id_list(cls, value: str | None) -> str | None:
+        # "25, 137" -> "25,137"; anything but comma-separated chain ids is refused.
+        if value is None or not value.strip():
+            return None
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() and int(part) > 0 for part in parts):
+            raise ValueError("expected comma-separated chain ids, e.g. 25,137")
+        return ",".join(str(int(part)) for part in parts)
+
+    @property
+    def rpc_log_chains(self) -> frozenset[int]:
+        """Chains whose transfer logs come from their rpc_url (JSON-RPC eth_getLogs)."""
+        text = self.ingest_rpc_chains or ""
+        return frozenset(int(part) for part in text.split(",") if part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +145,12 @@ def load(
             "TOKENPULSE_WARM_FRESH_SECONDS",
             f"{settings.warm_fresh_seconds} exceeds TOKENPULSE_WARM_STALE_SECONDS"
             f" ({settings.warm_stale_seconds})",
+        )
+    if settings.ingest_initial_window_blocks > settings.ingest_max_window_blocks:
+        raise ConfigError(
+            "TOKENPULSE_INGEST_INITIAL_WINDOW_BLOCKS",
+            f"{settings.ingest_initial_window_blocks} exceeds TOKENPULSE_INGEST_MAX_WINDOW_BLOCKS"
+            f" ({settings.ingest_max_window_blocks})",
         )
     if demo and settings.simulator_url is None:
         settings = settings.model_copy(update={"simulator_url": "http://127.0.0.1:9545"})
