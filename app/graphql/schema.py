@@ -17,9 +17,11 @@ from strawberry.types import ExecutionContext
 from app.graphql.errors import ErrorCodes
 from app.graphql.resolvers import chains as chain_resolvers
 from app.graphql.resolvers import health as health_resolvers
+from app.graphql.resolvers import warm as warm_resolvers
 from app.graphql.types.chain import Chain
 from app.graphql.types.health import Health
 from app.graphql.types.scalars import SCALAR_MAP
+from app.graphql.types.warm import ChainWarmStatus
 
 SDL_PATH = Path(__file__).resolve().parents[2] / "docs" / "schema.graphql"
 
@@ -33,6 +35,10 @@ class Query:
     chains: list[Chain] = strawberry.field(
         resolver=chain_resolvers.chains,
         description="Every chain in the store, by chain id, with its coverage.",
+    )
+    warm_status: list[ChainWarmStatus] = strawberry.field(
+        resolver=warm_resolvers.warm_status,
+        description="Every configured chain's warm status (Fresh, Lagging, Stale or Cold).",
     )
     version: str = strawberry.field(
         resolver=health_resolvers.version, description="Version of the running code."

@@ -7,11 +7,13 @@ coverage and worker heartbeats), each step under a short deadline so health neve
 Status:
 - ``down``: the database did not answer.
 - ``degraded``: the database answers but something needs attention: schema not migrated, the
-  snapshot failed, no live ingester leader, or an enabled chain not ready or stale.
+  snapshot failed, no live ingester leader, or an enabled chain not Fresh.
 - ``ok``: none of the above.
 
-Staleness is measured from the chain's last coverage write (ingestion progress), not from its
-newest transfer as the legacy backend did, so a quiet token with healthy ingestion is not stale.
+Each chain's warm status (Fresh / Lagging / Stale / Cold, app.warm) is judged from its
+ingestion record: time since the last successful tip cycle and how far behind the head that
+cycle left it, never from the newest transfer as the legacy backend did, so a quiet token with
+healthy ingestion is Fresh. ``stale`` keeps its legacy meaning for clients: Stale or Cold.
 """
 
 from __future__ import annotations
@@ -28,15 +30,19 @@ from typing import Any
 from app.config import Config
 from app.domain import Chain, DatabaseStatus, SchemaMode
 from app.errors import TokenpulseError
+from app.ops import warm as ops_warm
 from app.ops.state import AppState
+from app.ops.warm import ChainWarm
 from app.store import chains as store_chains
 from app.store import freshness as store_freshness
+from app.store import ingest_status as store_ingest_status
 from app.store import pool as store_pool
 from app.store import workers as store_workers
+from app.store.ingest_status import IngestStatus
+from app.warm import Thresholds, WarmStatus
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER_SECONDS = 900.0  # the legacy INGEST_STALE_THRESHOLD_SECONDS default
 DB_WAIT_MAX_SECONDS = 2.0  # longest wait for a pooled connection; caps db_connect_timeout
 HEARTBEATS_PER_LIFE = 3.0  # a worker is alive while its heartbeat is younger than 3 intervals
 
@@ -75,6 +81,7 @@ class ChainHealth:
     chain: Chain
     ready: bool
     stale: bool
+    warm: ChainWarm
     covered_blocks: int = 0
     ranges: int = 0
     first_covered_block: int | None = None
@@ -94,6 +101,7 @@ class Snapshot:
     chains: Sequence[Mapping[str, Any]] = ()
     freshness: Sequence[Mapping[str, Any]] = ()
     workers: Sequence[Mapping[str, Any]] = ()
+    ingest: Sequence[IngestStatus] = ()
     error: str | None = None
 
 
@@ -110,6 +118,7 @@ class Report:
     ingester: Status
     warnings: tuple[Notice, ...]
     snapshot_error: str | None = None
+    notifications: Mapping[str, Any] | None = None  # the API's LISTEN queue (app.ops.listener)
     pid: int = field(default_factory=os.getpid)
 
     @property
@@ -174,11 +183,13 @@ async def _query_snapshot(pool: store_pool.Pool, wait: float) -> Snapshot:
         chains = await store_chains.list_chains(conn)
         freshness = await store_freshness.list_chain_freshness(conn)
         workers = await store_workers.list_workers(conn)
-    return Snapshot(chains=chains, freshness=freshness, workers=workers)
+        ingest = await store_ingest_status.list_all(conn)
+    return Snapshot(chains=chains, freshness=freshness, workers=workers, ingest=ingest)
 
 
 def assess(state: AppState, database: DatabaseStatus, snapshot: Snapshot, now: datetime) -> Report:
-    chains = chain_health(state.config.chains, snapshot, now)
+    limits = ops_warm.thresholds(state.config.settings)
+    chains = chain_health(state.config.chains, snapshot, now, limits)
     alive_for = HEARTBEATS_PER_LIFE * state.config.settings.worker_heartbeat_seconds
     workers = tuple(worker_health(row, alive_for) for row in snapshot.workers)
     ingester = ingester_status(workers)
@@ -195,34 +206,39 @@ def assess(state: AppState, database: DatabaseStatus, snapshot: Snapshot, now: d
         ingester=ingester,
         warnings=warnings,
         snapshot_error=snapshot.error,
+        notifications=state.listener.stats() if state.listener else None,
     )
 
 
 def chain_health(
-    configured: Sequence[Chain], snapshot: Snapshot, now: datetime
+    configured: Sequence[Chain],
+    snapshot: Snapshot,
+    now: datetime,
+    limits: Thresholds | None = None,
 ) -> tuple[ChainHealth, ...]:
     """One entry per configured chain, joined with what the store knows about it."""
     rows = {row["chain_id"]: row for row in snapshot.chains}
     fresh = {row["chain_id"]: row for row in snapshot.freshness}
+    warm = ops_warm.assess(
+        configured, snapshot.chains, snapshot.ingest, now, limits or Thresholds()
+    )
     return tuple(
-        _chain_health(chain, rows.get(chain.id, {}), fresh.get(chain.id, {}), now)
-        for chain in configured
+        _chain_health(item, rows.get(item.chain.id, {}), fresh.get(item.chain.id, {}), now)
+        for item in warm
     )
 
 
 def _chain_health(
-    chain: Chain, row: Mapping[str, Any], fresh: Mapping[str, Any], now: datetime
+    warm: ChainWarm, row: Mapping[str, Any], fresh: Mapping[str, Any], now: datetime
 ) -> ChainHealth:
     covered = int(row.get("covered_blocks") or 0)
     last_time = fresh.get("last_time")
     updated_at = fresh.get("coverage_updated_at")
-    ready = covered > 0 or last_time is not None
-    ingest_lag = _age(updated_at, now)
-    stale = not ready or ingest_lag is None or ingest_lag > STALE_AFTER_SECONDS
     return ChainHealth(
-        chain=chain,
-        ready=ready,
-        stale=stale,
+        chain=warm.chain,
+        ready=covered > 0 or last_time is not None,
+        stale=warm.warm in (WarmStatus.STALE, WarmStatus.COLD),
+        warm=warm,
         covered_blocks=covered,
         ranges=int(row.get("ranges") or 0),
         first_covered_block=row.get("first_covered_block"),
@@ -232,7 +248,7 @@ def _chain_health(
         last_block=fresh.get("last_block"),
         updated_at=updated_at,
         index_lag_seconds=_age(last_time, now),
-        ingest_lag_seconds=ingest_lag,
+        ingest_lag_seconds=_age(updated_at, now),
     )
 
 
@@ -273,7 +289,7 @@ def overall_status(
         return Status.DOWN
     if database.mode is None or snapshot.error is not None or ingester is not Status.OK:
         return Status.DEGRADED
-    if any(item.stale for item in chains if item.chain.enabled):
+    if any(item.warm.warm is not WarmStatus.FRESH for item in chains if item.chain.enabled):
         return Status.DEGRADED
     return Status.OK
 
@@ -294,7 +310,9 @@ def notices(
         text = f"could not read the store snapshot: {snapshot.error}"
         return (Notice("store", "STORE_SNAPSHOT_FAILED", text, True),)
     found = list(_ingester_notices(ingester))
-    found += [notice for item in chains if (notice := _chain_notice(item)) is not None]
+    for item in chains:
+        if item.chain.enabled:
+            found += [n for n in (_chain_notice(item), _failure_notice(item)) if n is not None]
     return tuple(found)
 
 
@@ -307,14 +325,28 @@ def _ingester_notices(ingester: Status) -> Sequence[Notice]:
     return ()
 
 
+_WARM_CODES = {
+    WarmStatus.LAGGING: "CHAIN_LAGGING",
+    WarmStatus.STALE: "STORE_DATA_STALE",
+    WarmStatus.COLD: "STORE_DATA_NOT_READY",
+}
+
+
 def _chain_notice(item: ChainHealth) -> Notice | None:
-    chain = item.chain
-    if not chain.enabled or not item.stale:
+    reading = item.warm.reading
+    code = _WARM_CODES.get(reading.status)
+    if code is None:
         return None
-    scope = f"chain:{chain.id}"
-    if not item.ready:
-        text = f"{chain.name}: no transfers or coverage stored yet"
-        return Notice(scope, "STORE_DATA_NOT_READY", text, True)
-    lag = item.ingest_lag_seconds
-    since = "recorded" if lag is None else f"for {lag:.0f}s"
-    return Notice(scope, "STORE_DATA_STALE", f"{chain.name}: no ingestion progress {since}", True)
+    text = f"{item.chain.name}: {reading.status.value}, {reading.reason}"
+    return Notice(f"chain:{item.chain.id}", code, text, True)
+
+
+def _failure_notice(item: ChainHealth) -> Notice | None:
+    status = item.warm.status
+    if status is None or status.consecutive_failures == 0:
+        return None
+    text = (
+        f"{item.chain.name}: {status.consecutive_failures} failed tip cycle(s) in a row;"
+        f" last error: {status.last_error or 'unknown'}"
+    )
+    return Notice(f"chain:{item.chain.id}", "INGESTER_FAILURES", text, True)

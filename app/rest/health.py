@@ -2,8 +2,11 @@
 
 It always answers 200 with the whole document while the process can answer at all: a load
 balancer wants ``/readyz``, a human wants to know *why* something is down. Fields the store
-cannot fill yet (transfer totals, upstream totals, ingestion failure counts) are ``null``,
-never a made-up 0.
+cannot fill yet (transfer totals, upstream totals) are ``null``, never a made-up 0.
+
+Warm status (Fresh / Lagging / Stale / Cold per chain, from ``ingest_status``) is in each
+chain's ``warmStatus`` and summarised in ``warm``; ``meta.queueDepth`` and
+``services.notifications`` show the API's LISTEN/NOTIFY queue.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app.ops import health, state
+from app.ops import warm as ops_warm
 from app.ops.health import ChainHealth, Notice, Report, WorkerHealth
 
 INGESTER_MANAGED_BY = "tokenpulse worker"
@@ -42,10 +46,12 @@ def document(report: Report) -> dict[str, Any]:
             "ready": report.store_ready,
             "error": report.database.error or report.snapshot_error,
         },
+        "warm": _warm(report),
         "chains": [chain(item) for item in report.chains],
         "services": {
             "backend": {"pid": report.pid, "status": "ok"},
             "ingester": _ingester(report),
+            "notifications": report.notifications,
         },
         "warnings": [notice(item) for item in report.warnings],
     }
@@ -58,12 +64,26 @@ def _meta(report: Report) -> dict[str, Any]:
         "stale": any(item.stale for item in enabled),
         "indexLagSec": _max(item.index_lag_seconds for item in enabled),
         "totalTransfers": None,
+        "queueDepth": report.notifications["queueDepth"] if report.notifications else None,
+    }
+
+
+def _warm(report: Report) -> dict[str, Any]:
+    """The worst warm status of the enabled chains and how many are in each state."""
+    items = [item.warm for item in report.chains]
+    worst = ops_warm.worst(items)
+    return {
+        "status": worst.value if worst else None,
+        "allFresh": worst is None or worst.value == "fresh",
+        "chains": ops_warm.counts(items),
     }
 
 
 def chain(item: ChainHealth) -> dict[str, Any]:
     """A legacy chain snapshot (§1.3) with the per-chain fields HEALTH-ENDPOINT.md promised."""
     lag = item.index_lag_seconds
+    warm = item.warm
+    status = warm.status
     return {
         "chainId": item.chain.id,
         "chainName": item.chain.name,
@@ -83,10 +103,18 @@ def chain(item: ChainHealth) -> dict[str, Any]:
         "firstTime": _iso(item.first_time),
         "lastTime": _iso(item.last_time),
         "updatedAt": _iso(item.updated_at),
-        "lastSuccessAt": _iso(item.updated_at),
-        "lastErrorAt": None,
-        "consecutiveFailures": None,
-        "backoffUntil": None,
+        "warmStatus": warm.warm.value,
+        "warmReason": warm.reading.reason,
+        "head": status.head if status else None,
+        "safeHead": status.safe_head if status else None,
+        "headLag": warm.reading.head_lag_blocks,
+        "lagSeconds": warm.reading.lag_seconds,
+        "sinceSuccessSeconds": warm.reading.since_success_seconds,
+        "lastSuccessAt": _iso(status.last_success_at if status else None),
+        "lastErrorAt": _iso(status.last_error_at if status else None),
+        "lastError": status.last_error if status else None,
+        "consecutiveFailures": status.consecutive_failures if status else 0,
+        "backoffUntil": _iso(status.backoff_until if status else None),
         "coverage": {
             "coveredBlocks": item.covered_blocks,
             "firstCoveredBlock": item.first_covered_block,
@@ -98,22 +126,23 @@ def chain(item: ChainHealth) -> dict[str, Any]:
 
 def _ingester(report: Report) -> dict[str, Any]:
     enabled = [item for item in report.chains if item.chain.enabled]
+    statuses = [item.warm.status for item in enabled if item.warm.status is not None]
     leader = report.leader
     return {
         "managedBy": INGESTER_MANAGED_BY,
         "status": report.ingester.value,
         "leader": leader.worker_id if leader else None,
         "workers": [worker(item) for item in report.workers],
-        "lastSuccessAt": _iso(max((i.updated_at for i in enabled if i.updated_at), default=None)),
-        "lastErrorAt": None,
+        "lastSuccessAt": _iso(_latest(s.last_success_at for s in statuses)),
+        "lastErrorAt": _iso(_latest(s.last_error_at for s in statuses)),
         "summary": {
             "chains": len(enabled),
             "chainsReady": sum(item.ready for item in enabled),
             "chainsStale": sum(item.stale for item in enabled),
-            "chainsFailing": None,
-            "maxConsecutiveFailures": None,
-            "maxBackoffUntil": None,
-            "maxLagSeconds": _max(item.ingest_lag_seconds for item in enabled),
+            "chainsFailing": sum(s.consecutive_failures > 0 for s in statuses),
+            "maxConsecutiveFailures": max((s.consecutive_failures for s in statuses), default=0),
+            "maxBackoffUntil": _iso(_latest(s.backoff_until for s in statuses)),
+            "maxLagSeconds": _max(item.warm.reading.lag_seconds for item in enabled),
         },
     }
 
@@ -143,6 +172,10 @@ def notice(item: Notice) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _latest(moments: Iterable[datetime | None]) -> datetime | None:
+    return max((moment for moment in moments if moment is not None), default=None)
 
 
 def _max(values: Iterable[float | None]) -> float | None:

@@ -17,6 +17,7 @@ from app.asgi import create_app
 from app.config import Config
 from app.store import chains as store_chains
 from app.store import coverage as store_coverage
+from app.store import ingest_status as store_ingest_status
 from app.store import pool as pool_module
 from app.store import workers as store_workers
 from tests.conftest import make_config
@@ -42,12 +43,13 @@ def client(config: Config) -> Iterator[TestClient]:
         yield test_client
 
 
-def seed(config: Config, *, blocks: int = 100, leader: bool = False) -> None:
-    """Mirror the configured chains, cover ``blocks`` blocks of each, optionally a leader."""
-    asyncio.run(_seed(config, blocks, leader))
+def seed(config: Config, *, blocks: int = 100, leader: bool = False, synced: bool = False) -> None:
+    """Mirror the configured chains, cover ``blocks`` blocks of each, optionally a leader and
+    (``synced``) a successful tip cycle just now that reached the head."""
+    asyncio.run(_seed(config, blocks, leader, synced))
 
 
-async def _seed(config: Config, blocks: int, leader: bool) -> None:
+async def _seed(config: Config, blocks: int, leader: bool, synced: bool) -> None:
     conn = await pool_module.connect(config.settings)
     async with conn:
         await store_chains.upsert_chains(conn, config.chains)
@@ -55,6 +57,8 @@ async def _seed(config: Config, blocks: int, leader: bool) -> None:
             if blocks:
                 last = chain.first_block + blocks - 1
                 await store_coverage.add_range(conn, chain.id, chain.first_block, last)
+                if synced:
+                    await store_ingest_status.upsert_success(conn, chain.id, last, last, {})
         if leader:
             worker = store_workers.WorkerIdentity(
                 worker_id="test-worker-1",

@@ -58,7 +58,7 @@ def test_api_health_does_a_real_round_trip(client: TestClient, mode: str) -> Non
 
 
 def test_graphql_serves_chains_and_health(config: Config, mode: str) -> None:
-    seed(config, blocks=100)
+    seed(config, blocks=100, synced=True)
     with TestClient(create_app(config)) as client:
         data = _graphql(client, CHAINS_QUERY)
     assert data["version"] == "0.1.0"
@@ -85,12 +85,12 @@ def test_graphql_serves_chains_and_health(config: Config, mode: str) -> None:
     health = data["health"]
     assert health["database"]["ok"] is True
     assert health["database"]["mode"] == mode.upper()
-    assert health["status"] == "DEGRADED"  # coverage is fresh, but no worker is alive
+    assert health["status"] == "DEGRADED"  # every chain is Fresh, but no worker is alive
     assert [warning["code"] for warning in health["warnings"]] == ["INGESTER_DOWN"]
 
 
 def test_status_ok_with_a_live_leader_and_fresh_coverage(config: Config) -> None:
-    seed(config, blocks=10, leader=True)
+    seed(config, blocks=10, leader=True, synced=True)
     with TestClient(create_app(config)) as client:
         body = client.get("/api/health").json()
         data = _graphql(client, "{ health { status ingester workers { workerId role alive } } }")
@@ -106,6 +106,16 @@ def test_status_ok_with_a_live_leader_and_fresh_coverage(config: Config) -> None
     polygon = next(chain for chain in body["chains"] if chain["chainId"] == 137)
     assert polygon["coverage"]["coveredBlocks"] == 10
     assert polygon["ingestLagSeconds"] < 60
+    assert polygon["warmStatus"] == "fresh"
+    assert polygon["headLag"] == 0
+    assert polygon["consecutiveFailures"] == 0
+    assert body["warm"] == {
+        "status": "fresh",
+        "allFresh": True,
+        "chains": {"fresh": 10, "lagging": 0, "stale": 0, "cold": 0},
+    }
+    assert body["meta"]["queueDepth"] == 0
+    assert body["services"]["notifications"]["queueDepth"] == 0
     assert data["health"] == {
         "status": "OK",
         "ingester": "OK",

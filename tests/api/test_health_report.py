@@ -13,6 +13,8 @@ from app.ops import health
 from app.ops.metrics import Metrics
 from app.ops.state import AppState
 from app.store import pool as pool_module
+from app.store.ingest_status import IngestStatus
+from app.warm import WarmStatus
 from tests.api.conftest import OFFLINE_DSN, offline_config
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -52,6 +54,27 @@ def _freshness(state: AppState, age: timedelta) -> list[dict[str, Any]]:
     ]
 
 
+def _synced(
+    state: AppState, age: timedelta, *, behind: int = 0, failures: int = 0
+) -> list[IngestStatus]:
+    """Every chain's last tip cycle ``age`` ago, ``behind`` blocks short of the head."""
+    return [
+        IngestStatus(
+            chain_id=chain.id,
+            head=chain.first_block + 99 + behind,  # _chain_rows covers 100 blocks
+            safe_head=chain.first_block + 90,
+            last_success_at=NOW - age,
+            last_error_at=NOW - timedelta(seconds=5) if failures else None,
+            last_error="HTTP 503" if failures else None,
+            consecutive_failures=failures,
+            backoff_until=NOW + timedelta(seconds=60) if failures else None,
+            last_cycle=None,
+            updated_at=NOW - age,
+        )
+        for chain in state.config.chains
+    ]
+
+
 def _worker(role: str, age: float) -> dict[str, Any]:
     return {
         "worker_id": f"w-{role}",
@@ -70,6 +93,7 @@ def _healthy(state: AppState, **changes: Any) -> health.Snapshot:
         chains=_chain_rows(state),
         freshness=_freshness(state, timedelta(seconds=30)),
         workers=[_worker("leader", 1.0)],
+        ingest=_synced(state, timedelta(seconds=30)),
     )
     return dataclasses.replace(snapshot, **changes)
 
@@ -83,16 +107,53 @@ def test_fresh_coverage_and_a_live_leader_is_ok(state: AppState) -> None:
     assert polygon.ready
     assert not polygon.stale
     assert polygon.ingest_lag_seconds == 30.0
-    # A quiet token is not stale: the newest transfer is 5 h old, ingestion 30 s.
+    # A quiet token is Fresh: the newest transfer is 5 h old, the last sync 30 s.
     assert polygon.index_lag_seconds == 5 * 3600.0
+    assert polygon.warm.warm is WarmStatus.FRESH
+    assert polygon.warm.reading.since_success_seconds == 30.0
 
 
-def test_coverage_older_than_the_threshold_is_stale(state: AppState) -> None:
-    old = timedelta(seconds=health.STALE_AFTER_SECONDS + 1)
-    report = health.assess(state, DB_OK, _healthy(state, freshness=_freshness(state, old)), NOW)
+def test_last_sync_older_than_the_stale_threshold_is_stale(state: AppState) -> None:
+    old = timedelta(seconds=state.config.settings.warm_stale_seconds + 1)
+    report = health.assess(state, DB_OK, _healthy(state, ingest=_synced(state, old)), NOW)
     assert report.status is health.Status.DEGRADED
     assert {warning.code for warning in report.warnings} == {"STORE_DATA_STALE"}
     assert all(item.stale for item in report.chains)
+    assert all(item.warm.warm is WarmStatus.STALE for item in report.chains)
+
+
+def test_lagging_chains_degrade_but_are_not_stale(state: AppState) -> None:
+    between = timedelta(seconds=state.config.settings.warm_fresh_seconds + 1)
+    report = health.assess(state, DB_OK, _healthy(state, ingest=_synced(state, between)), NOW)
+    assert report.status is health.Status.DEGRADED
+    assert {warning.code for warning in report.warnings} == {"CHAIN_LAGGING"}
+    assert not any(item.stale for item in report.chains)
+
+
+def test_a_sync_far_behind_the_head_is_not_fresh(state: AppState) -> None:
+    # Synced 5 s ago, but 1,000 blocks short of the head: Polygon (2 s blocks) is 2,000 s
+    # behind (Stale), BSC (0.75 s blocks) 750 s (Lagging).
+    ingest = _synced(state, timedelta(seconds=5), behind=1000)
+    report = health.assess(state, DB_OK, _healthy(state, ingest=ingest), NOW)
+    by_id = {item.chain.id: item.warm.reading for item in report.chains}
+    assert (by_id[137].status, by_id[137].head_lag_blocks) == (WarmStatus.STALE, 1000)
+    assert (by_id[56].status, by_id[56].lag_seconds) == (WarmStatus.LAGGING, 750.0)
+
+
+def test_failing_tip_cycles_are_reported(state: AppState) -> None:
+    ingest = _synced(state, timedelta(seconds=30), failures=2)
+    report = health.assess(state, DB_OK, _healthy(state, ingest=ingest), NOW)
+    assert report.status is health.Status.OK  # still Fresh: the last success is recent
+    codes = [warning.code for warning in report.warnings]
+    assert codes == ["INGESTER_FAILURES"] * len(state.config.chains)
+    assert "HTTP 503" in report.warnings[0].message
+
+
+def test_never_synced_is_cold_even_with_coverage(state: AppState) -> None:
+    report = health.assess(state, DB_OK, _healthy(state, ingest=[]), NOW)
+    assert report.status is health.Status.DEGRADED
+    assert {warning.code for warning in report.warnings} == {"STORE_DATA_NOT_READY"}
+    assert all(item.warm.warm is WarmStatus.COLD for item in report.chains)
 
 
 def test_nothing_stored_is_not_ready(state: AppState) -> None:
@@ -144,6 +205,8 @@ def test_disabled_chains_never_degrade(state: AppState) -> None:
     state.config = dataclasses.replace(state.config, chains=others)
     snapshot = _healthy(state)
     rows = [row for row in snapshot.freshness if row["chain_id"] != polygon.id]
-    report = health.assess(state, DB_OK, dataclasses.replace(snapshot, freshness=rows), NOW)
+    ingest = [status for status in snapshot.ingest if status.chain_id != polygon.id]
+    snapshot = dataclasses.replace(snapshot, freshness=rows, ingest=ingest)
+    report = health.assess(state, DB_OK, snapshot, NOW)
     assert report.status is health.Status.OK
     assert next(item for item in report.chains if item.chain.id == 137).stale

@@ -32,6 +32,9 @@ def from_report(report: ops_health.Report) -> Health:
             )
             for item in report.warnings
         ],
+        notification_queue_depth=(
+            report.notifications["queueDepth"] if report.notifications else None
+        ),
     )
 
 

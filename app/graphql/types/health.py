@@ -68,3 +68,6 @@ class Health:
     )
     workers: list[Worker]
     warnings: list[HealthWarning]
+    notification_queue_depth: int | None = strawberry.field(
+        description="Batch notifications waiting for the cache refresher (null: not listening)."
+    )
