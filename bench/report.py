@@ -144,6 +144,7 @@ def markdown(
     server_settings: dict[str, str],
 ) -> str:
     settings = ", ".join(f"`{key}={value}`" for key, value in server_settings.items())
+    load = ", ".join(f"{value:.2f}" for value in params["load"])
     lines = [
         "# Performance",
         "",
@@ -157,6 +158,7 @@ def markdown(
         f"- **Data:** {params['rows']:,} synthetic transfers by raw COPY, then"
         f" {params['store_rows']:,} through the store, over 10 chains and {params['span_days']}"
         f" days; {params['holders']:,} holder addresses; seed {params['seed']}",
+        f"- **Load average** (1 min) at the start and the end: {load}",
         "",
         "## Results",
         "",
@@ -215,7 +217,8 @@ METHOD = """## Method
   127.0.0.1 and called with httpx: sequential requests after 20 warm-ups, then concurrent
   clients for a few seconds. The client and server share the machine's cores.
 
-Reading the figures: one run on a shared 2-core machine; expect a few percent of noise
-between runs and compare orders of magnitude rather than single digits. The project's anchor
+Reading the figures: one run on a 2-core machine, client and server side by side. Other work
+on the machine moves them by tens of percent between runs (the load averages above say how
+busy it was), so compare orders of magnitude rather than single digits. The project's anchor
 for the write path is at least 50,000 rows/s through binary COPY.
 """

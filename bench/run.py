@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -131,6 +132,7 @@ async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     when = datetime.now(UTC)
+    load_at_start = os.getloadavg()[0]
     results: list[report.ModeResult] = []
     with server.running() as pg:
         modes = args.modes or (["timescale", "portable"] if pg.timescale else ["portable"])
@@ -145,6 +147,7 @@ async def main(argv: list[str] | None = None) -> int:
         "span_days": data.SPAN_DAYS,
         "holders": data.HOLDERS,
         "seed": args.seed,
+        "load": (load_at_start, os.getloadavg()[0]),
     }
     text = report.markdown(results, machine, when, params, pg.options)
     if args.out:
