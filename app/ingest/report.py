@@ -11,8 +11,9 @@ from typing import Any
 class SyncReport:
     """One sync_tip cycle or one backfill run of one chain.
 
-    ``from_block``/``to_block`` are the range the run set out to cover; ``covered_to`` is how
-    far the coverage ledger reached (below ``to_block`` when a window could not be sealed).
+    ``from_block``/``to_block`` are the range the run set out to cover (empty when
+    ``to_block < from_block``); ``covered_to`` is the chain's highest covered block after
+    the run.
     """
 
     chain_id: int
@@ -30,13 +31,12 @@ class SyncReport:
     unsealed_windows: int = 0  # windows left uncovered (rejections, inconsistent pages)
     covered_to: int | None = None
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)  # why windows were left uncovered
 
     @property
     def complete(self) -> bool:
-        """Whether the whole range is now covered."""
-        return self.unsealed_windows == 0 and (
-            self.to_block < self.from_block or self.covered_to == self.to_block
-        )
+        """Whether every window of the range was sealed (covered)."""
+        return self.unsealed_windows == 0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
