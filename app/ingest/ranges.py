@@ -18,7 +18,7 @@ from app.domain import Transfer
 from app.ingest import windows
 from app.ingest.report import SyncReport
 from app.ingest.sources import Fetched, Source
-from app.store import coverage, transfers
+from app.store import coverage, notify, transfers
 from app.store import pool as store_pool
 from app.upstreams import errors as upstream_errors
 
@@ -49,6 +49,8 @@ class StoreSink:
             top = None
             if sealed_to >= lo:
                 top = (await coverage.add_range(conn, self.chain_id, lo, sealed_to))[1]
+            if inserted or top is not None:  # sent only when this transaction commits
+                await notify.notify_batch(conn, self.chain_id, lo, max(lo, sealed_to), inserted)
         return inserted, top
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from app import upstreams
 from app.ingest.ranges import CollectSink, RangeRun
 from app.ingest.sources import Meter, Source, Tip
-from app.store import coverage, reorgs, transfers
+from app.store import coverage, notify, reorgs, transfers
 from app.store import pool as store_pool
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ async def repair(pool: store_pool.Pool, run: RangeRun, fork: int, tip: Tip) -> t
         for lo, hi in sink.sealed:
             await coverage.add_range(conn, run.chain_id, lo, hi)
         await reorgs.insert_event(conn, run.chain_id, fork, tip.head, deleted, inserted)
+        await notify.notify_batch(conn, run.chain_id, fork + 1, tip.head, inserted)
     log.warning(
         "reorg repaired",
         extra={
