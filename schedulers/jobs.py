@@ -4,6 +4,18 @@ Jobs are single-instance and coalesced (a slow run never overlaps the next, a ba
 once), each has an explicit misfire grace time, and each runs through :func:`run_job`, which
 re-checks leadership first (a deposed leader must not write) and logs failures instead of
 raising them into the scheduler.
+
+:func:`plan` adds the ingestion jobs to the static table: one ``tip:<chain id>`` per enabled
+chain (every TOKENPULSE_INGEST_INTERVAL_SECONDS plus jitter, skipped while ingest_status says
+the chain is backing off after failures) and one ``backfill`` that fills coverage gaps below
+the tips, newest first, for at most TOKENPULSE_BACKFILL_RUN_SECONDS a run (app.ingest.warm).
+
+Ingestion writes each window (rows + coverage) in one transaction. A leader stepping down
+cancels its jobs; :func:`at_window_boundary` turns that cancellation into a request to stop
+after the window in flight (a backfill stops right after it; a tip cycle, which has no window
+hook, gets STOP_GRACE_SECONDS to finish), so a clean stop never interrupts a commit. A leader
+that *lost* its lock cancels at once instead (grace 0): another leader may already be
+running, and an interrupted transaction rolls back whole anyway.
 """
 
 from __future__ import annotations
@@ -14,15 +26,32 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.config import Config
-from app.store import chains, workers
+from app.domain import Chain
+from app.errors import TokenpulseError
+from app.ingest import warm
+from app.ingest.runtime import Ingestor
+from app.store import chains, ingest_status, workers
 from app.store import pool as store_pool
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+STOP_GRACE_SECONDS = 2.0  # how long a cancelled ingestion job may take to reach a window's end
+TIP_STAGGER_SECONDS = 0.5  # first tip runs are spread by this much per chain
+
+
+@dataclass(slots=True)
+class JobState:
+    """What jobs carry from one run to the next (in memory; the database holds the rest)."""
+
+    backfill_start: int = 0  # the chain the next backfill run begins with (round robin)
+    # How long a cancelled ingestion job may take to reach a window's end: the worker sets 0
+    # when it lost the lock (another leader may be starting), keeps the default when it stops.
+    stop_grace: float = STOP_GRACE_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +63,13 @@ class JobContext:
     is_leader: Callable[[], Awaitable[bool]]
     # The tasks of the runs in progress, so a leader stepping down can wait for them to end.
     running: set[asyncio.Task[Any]] = field(default_factory=set)
+    ingestor: Ingestor | None = None  # opened by the worker when it becomes leader
+    state: JobState = field(default_factory=JobState)
+
+    def need_ingestor(self) -> Ingestor:
+        if self.ingestor is None:
+            raise RuntimeError("this worker has no ingestor (not the leader?)")
+        return self.ingestor
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +79,13 @@ class Job:
     every: timedelta
     misfire_grace_time: int  # seconds a run may start late before it is skipped
     at_leadership_start: bool = False  # also run as soon as this worker becomes leader
+    jitter: float | None = None  # each run starts up to this many seconds late, at random
+    start_delay: float = 0.0  # seconds after leadership start of that first run
 
     def trigger(self) -> Any:
         # A fresh trigger per schedule: IntervalTrigger anchors on its creation time.
-        return IntervalTrigger(seconds=self.every.total_seconds(), timezone=UTC)
+        seconds = self.every.total_seconds()
+        return IntervalTrigger(seconds=seconds, timezone=UTC, jitter=self.jitter or None)
 
 
 def stale_after(config: Config) -> float:
@@ -81,11 +120,117 @@ JOBS: tuple[Job, ...] = (
 )
 
 
+async def sync_tip(ctx: JobContext, chain_id: int) -> None:
+    """One tip cycle of a chain, unless it is backing off after failed cycles."""
+    ingestor = ctx.need_ingestor()
+    async with ctx.pool.connection() as conn, conn.transaction():
+        status = await ingest_status.find(conn, chain_id)
+    if status is not None and status.backoff_until and status.backoff_until > datetime.now(UTC):
+        log.info("tip skipped: backing off", extra={"chain_id": chain_id})
+        return
+    try:
+        report = await at_window_boundary(
+            lambda should_stop: ingestor.sync_tip(chain_id), lambda: ctx.state.stop_grace
+        )
+    except TokenpulseError as exc:  # recorded in ingest_status by the ingestor; no traceback
+        log.warning("tip failed", extra={"chain_id": chain_id, "error": str(exc)})
+        return
+    if not report.complete:
+        log.warning("tip incomplete", extra={"chain_id": chain_id, "errors": report.errors[:3]})
+
+
+async def backfill(ctx: JobContext) -> None:
+    """Fill coverage gaps below the tips, newest first, a chunk per chain in turn, for at most
+    TOKENPULSE_BACKFILL_RUN_SECONDS; the next run resumes from the coverage ledger."""
+    ingestor, settings = ctx.need_ingestor(), ctx.config.settings
+    start = ctx.state.backfill_start
+    ctx.state.backfill_start += 1
+
+    def run(should_stop: warm.ShouldStop) -> Awaitable[warm.RunTotals]:
+        return warm.fill_gaps(
+            ingestor,
+            ctx.pool,
+            ctx.config,
+            seconds=settings.backfill_run_seconds,
+            start=start,
+            should_stop=should_stop,
+        )
+
+    totals = await at_window_boundary(run, lambda: ctx.state.stop_grace)
+    if totals.calls:
+        log.info(
+            "backfill done",
+            extra={"inserted": totals.inserted, "calls": totals.upstream_calls}
+            | {"runs": totals.calls, "stopped": totals.stopped, "errors": totals.errors[:3]},
+        )
+
+
+async def at_window_boundary(
+    make: Callable[[warm.ShouldStop], Awaitable[T]], grace: Callable[[], float]
+) -> T:
+    """Run ``make(should_stop)`` so that cancelling the caller never interrupts a commit.
+
+    The work runs in an inner task. When the caller is cancelled (the leader steps down),
+    ``should_stop`` turns true, so the work ends after the window in flight; only work still
+    running after ``grace`` seconds is cancelled outright. The caller's cancellation is then
+    re-raised.
+    """
+    stop = asyncio.Event()
+    inner = asyncio.ensure_future(make(stop.is_set))
+    try:
+        return await asyncio.shield(inner)
+    except asyncio.CancelledError:
+        stop.set()
+        done, _ = await asyncio.wait([inner], timeout=grace())
+        if not done:
+            inner.cancel()
+        await asyncio.gather(inner, return_exceptions=True)
+        raise
+
+
+def tip_job(chain: Chain, config: Config, index: int = 0) -> Job:
+    interval = config.settings.ingest_interval_seconds
+
+    async def tip(ctx: JobContext) -> None:
+        await sync_tip(ctx, chain.id)
+
+    return Job(
+        f"tip:{chain.id}",
+        tip,
+        every=timedelta(seconds=interval),
+        misfire_grace_time=max(1, round(interval)),
+        at_leadership_start=True,
+        jitter=config.settings.ingest_jitter_seconds,
+        start_delay=index * TIP_STAGGER_SECONDS,
+    )
+
+
+def backfill_job(config: Config) -> Job:
+    settings = config.settings
+    # Starts once the first tip cycles have given every chain a top range to fill below.
+    first = min(settings.ingest_interval_seconds, 10.0)
+    return Job(
+        "backfill",
+        backfill,
+        every=timedelta(seconds=settings.backfill_interval_seconds),
+        misfire_grace_time=max(1, round(settings.backfill_interval_seconds)),
+        at_leadership_start=True,
+        start_delay=first,
+    )
+
+
+def plan(config: Config) -> tuple[Job, ...]:
+    """Every job of a leader: the JOBS table, a tip job per enabled chain, the backfill job."""
+    tips = tuple(tip_job(chain, config, i) for i, chain in enumerate(config.enabled_chains))
+    return (*JOBS, *tips, backfill_job(config)) if tips else JOBS
+
+
 def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> None:
     """Add every job to a (not yet started) AsyncIOScheduler."""
     now = datetime.now(UTC)
     for job in jobs:
-        first_run = {"next_run_time": now} if job.at_leadership_start else {}
+        start = now + timedelta(seconds=job.start_delay)
+        first_run = {"next_run_time": start} if job.at_leadership_start else {}
         scheduler.add_job(
             run_job,
             trigger=job.trigger(),
@@ -100,7 +245,8 @@ def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> N
 
 
 async def run_job(job: Job, ctx: JobContext) -> None:
-    """Run one job; never raises, except cancellation (the leader is stepping down)."""
+    """Run one job; never raises. Cancellation (the leader stepping down) ends it quietly: the
+    worker that cancelled it waits for the task, and APScheduler would log it as a crash."""
     task = asyncio.current_task()
     if task is not None:
         ctx.running.add(task)
@@ -113,7 +259,7 @@ async def run_job(job: Job, ctx: JobContext) -> None:
         await job.func(ctx)
     except asyncio.CancelledError:
         log.info("job cancelled", extra={"job": job.id})
-        raise
+        return
     except Exception:
         log.exception("job failed", extra={"job": job.id})
         return

@@ -7,6 +7,9 @@ leader dies its session ends, the server frees the lock and a standby takes over
 try. A leader re-checks its lock on every poll and before every job: when the connection is
 gone it stops its jobs and becomes a standby again, so it never keeps acting as a second leader.
 
+The leader also opens the ingestion runtime (app.ingest.runtime.Ingestor: HTTP client,
+upstream clients, the PostgreSQL rate budget) for its jobs and closes it when it steps down.
+
 Each worker also writes a heartbeat row (role leader/standby) every worker_heartbeat_seconds,
 and deletes it when it stops cleanly. ``run_worker`` is what both ``tokenpulse worker`` and
 the in-process worker of ``tokenpulse demo`` run; the caller owns signals and the stop event.
@@ -28,6 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app import __version__
 from app.config import Config
 from app.errors import StoreError
+from app.ingest.runtime import Ingestor
 from app.store import pool as store_pool
 from app.store import workers
 from schedulers import jobs
@@ -72,6 +76,8 @@ class Worker:
         )
         self._lock_conn: store_pool.Connection | None = None
         self._scheduler: Any = None
+        self._ingestor: Ingestor | None = None
+        self._job_state = jobs.JobState()
         self._running_jobs: set[asyncio.Task[Any]] = set()
         self._beat_lock = asyncio.Lock()
         self._last_problem: str | None = None
@@ -107,18 +113,32 @@ class Worker:
         if stop.is_set() or not await self._holds_lock():
             await self._close_lock_conn()
             return
+        try:
+            self._ingestor = await Ingestor.open(self.config, self.pool)
+        except Exception as exc:  # e.g. the database went away: try again on the next poll
+            self._problem("cannot start ingestion", exc)
+            await self._close_lock_conn()
+            return
         self.role = "leader"
         log.info("leadership acquired", extra={"worker_id": self.identity.worker_id})
         await self._beat()
         scheduler = AsyncIOScheduler(timezone=UTC)
-        ctx = jobs.JobContext(self.config, self.pool, self.is_leader, self._running_jobs)
-        jobs.schedule(scheduler, ctx)
+        self._job_state = jobs.JobState()
+        ctx = jobs.JobContext(
+            self.config,
+            self.pool,
+            self.is_leader,
+            self._running_jobs,
+            ingestor=self._ingestor,
+            state=self._job_state,
+        )
+        jobs.schedule(scheduler, ctx, jobs.plan(self.config))
         scheduler.start()
         self._scheduler = scheduler
 
     async def _step_down(self, reason: str, *, lost: bool = False, publish: bool = True) -> None:
         """Stop the jobs, say so, then free the lock: in that order, so two never overlap."""
-        await self._stop_jobs()
+        await self._stop_jobs(grace=0.0 if lost else jobs.STOP_GRACE_SECONDS)
         if self.role == "leader":
             log.log(
                 logging.WARNING if lost else logging.INFO,
@@ -130,7 +150,8 @@ class Worker:
                 await self._beat()
         await self._close_lock_conn()
 
-    async def _stop_jobs(self) -> None:
+    async def _stop_jobs(self, grace: float) -> None:
+        self._job_state.stop_grace = grace
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -138,6 +159,12 @@ class Worker:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        ingestor, self._ingestor = self._ingestor, None
+        if ingestor is not None:
+            try:
+                await ingestor.close()
+            except Exception as exc:  # closing HTTP connections must not stop a step-down
+                log.warning("could not close the ingestor", extra={"error": str(exc)})
 
     async def is_leader(self) -> bool:
         """The fencing check jobs run first: still leader, and the lock session still alive."""
