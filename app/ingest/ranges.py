@@ -24,7 +24,8 @@ from app.upstreams import errors as upstream_errors
 
 log = logging.getLogger(__name__)
 MAX_STALLS = 3  # reads of one window that seal nothing before it is left for a later run
-Tails = dict[tuple[int, int], frozenset[windows.Identity]]  # (chain, block) -> rows last read
+# Reads that sealed nothing, by (chain, from, to): a second read must agree (JSON-RPC).
+Tails = dict[tuple[int, int, int], windows.Signature]
 MAX_TAILS = 1_000
 LIGHT_PAGES = 5  # a window grows only when it needed at most this many of its 10 pages
 
@@ -68,7 +69,7 @@ class CollectSink:
 
 @dataclass(slots=True)
 class RangeRun:
-    """One chain's range ingestion with its source, window sizer and carried tails."""
+    """One chain's range ingestion with its source, window sizer and earlier reads."""
 
     chain_id: int
     source: Source
@@ -84,7 +85,7 @@ class RangeRun:
         left as a gap for the next backfill."""
         cursor, stalls = lo, 0
         while cursor <= hi:
-            fetched = await self._fetch(cursor, min(hi, cursor + self.sizer.size - 1))
+            fetched = await self._fetch(cursor, min(hi, cursor + self.sizer.size - 1), hi)
             if fetched is None:
                 continue  # refused as too large: the sizer shrank, ask again
             decision = await self._apply(fetched, sink)
@@ -100,9 +101,9 @@ class RangeRun:
             if self.progress is not None:
                 self.progress(cursor - lo)
 
-    async def _fetch(self, lo: int, hi: int) -> Fetched | None:
+    async def _fetch(self, lo: int, hi: int, range_hi: int) -> Fetched | None:
         try:
-            return await self.source.logs(lo, hi, self.priority, self.report)
+            fetched = await self.source.logs(lo, hi, self.priority, self.report)
         except upstream_errors.RangeTooLarge as exc:
             self.sizer.refused(lo, hi, exc)
             log.info(
@@ -110,6 +111,9 @@ class RangeRun:
                 extra={"chain_id": self.chain_id, "from": lo, "to": hi, "size": self.sizer.size},
             )
             return None
+        if self.source.can_prove and windows.needs_proof(fetched, last_window=hi == range_hi):
+            await self.source.prove(fetched, self.priority, self.report)
+        return fetched
 
     async def _apply(self, fetched: Fetched, sink: Sink) -> windows.Decision:
         report = self.report
@@ -117,11 +121,14 @@ class RangeRun:
         report.rejected += sum(fetched.rejected.values())
         report.rejected_by_reason.update(fetched.rejected)
         report.skipped_erc721 += fetched.skipped_erc721
-        carry = self.tails.pop((self.chain_id, fetched.lo), None)
-        decision = windows.decide(fetched, carry)
+        key = (self.chain_id, fetched.lo, fetched.hi)
+        earlier = self.tails.pop(key, None)
+        # A paged source proves its answers; a repeated read must not stand in for that,
+        # since a page cut the same way twice would pass.
+        decision = windows.decide(fetched, None if self.source.can_prove else earlier)
         self._resize(fetched, decision)
-        if decision.tail is not None:
-            self._remember(decision.tail)
+        if decision.seen is not None:
+            self._remember(key, decision.seen)
         if decision.store or decision.progressed(fetched.lo):
             rows = [entry.to_transfer() for entry in fetched.logs] if decision.store else []
             inserted, top = await sink.put(rows, fetched.lo, decision.sealed_to)
@@ -136,10 +143,10 @@ class RangeRun:
         elif decision.progressed(fetched.lo) and fetched.pages <= LIGHT_PAGES:
             self.sizer.grow()
 
-    def _remember(self, tail: tuple[int, frozenset[windows.Identity]]) -> None:
+    def _remember(self, key: tuple[int, int, int], seen: windows.Signature) -> None:
         if len(self.tails) >= MAX_TAILS:
-            self.tails.clear()  # a lost tail costs one more read, never a wrong seal
-        self.tails[(self.chain_id, tail[0])] = tail[1]
+            self.tails.clear()  # a forgotten read costs one more read, never a wrong seal
+        self.tails[key] = seen
 
     def _unsealed(self, fetched: Fetched) -> None:
         self.report.unsealed_windows += 1

@@ -58,7 +58,7 @@ async def find_fork(
 async def repair(pool: store_pool.Pool, run: RangeRun, fork: int, tip: Tip) -> tuple[int, int]:
     """Replace everything above ``fork`` with the chain's current view; returns (rows
     deleted, rows inserted). Upstream errors while re-fetching leave the store unchanged."""
-    for key in [key for key in run.tails if key[0] == run.chain_id and key[1] > fork]:
+    for key in [key for key in run.tails if key[0] == run.chain_id and key[2] > fork]:
         del run.tails[key]  # reads of orphaned blocks must not vouch for new ones
     sink = CollectSink()
     await run.run(fork + 1, tip.head, sink, stop_on_unsealed=True)

@@ -7,6 +7,12 @@
 
 A source only fetches and validates (the upstreams parsers run inside the gateway); whether a
 window's answer may be trusted and sealed is decided by :mod:`app.ingest.windows`.
+
+**Proving an answer whole** (envelope sources). An answer that looks complete may still be a
+page cut short in transit. Pagination settles it with one request: after ``R`` items, the
+page that starts at item ``R`` (offset ``k`` dividing ``R``, page ``R/k + 1``) must be
+empty. An empty page cannot be a cut-short one, so the truth holds at most ``R`` items: the
+``R`` we have. JSON-RPC has no pages, so an RPC answer is never proven this way.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from app.upstreams.parse import BlockHeader, ParsedBatch, parse_block
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 1_000  # records per getLogs page (Etherscan Free since 2026-07; Blockscout)
-MAX_PAGES = 10  # page x offset may not pass 10,000 (upstreams.md §1.2)
+RESULT_WINDOW = 10_000  # page x offset may not pass it (upstreams.md §1.2)
+MAX_PAGES = RESULT_WINDOW // PAGE_SIZE
 # When a node does not know its finalized/safe block: re-check this many blocks below the head.
 FALLBACK_DEPTH = 128
 
@@ -59,11 +66,20 @@ class Fetched:
     complete: bool = True  # False: the page limit ended the read before the last page
     problem: str | None = None  # why the answer is inconsistent; None when it is not
     pages: int = 0
+    received: int = 0  # items the upstream sent, every page (skipped and rejected included)
+    proven: bool = False  # an empty page past the last item proved nothing is missing
+
+    @property
+    def exact(self) -> bool:
+        """Known to be the whole truth of [lo, hi]: nothing sent (a cut-short answer is never
+        empty), or proven by an empty page."""
+        return self.received == 0 or self.proven
 
     def add(self, batch: ParsedBatch[ParsedLog]) -> None:
         self.logs.extend(batch.items)
         self.rejected.update(r.reason.value for r in batch.rejected)
         self.skipped_erc721 += batch.skipped_erc721
+        self.received += batch.received
         self.pages += 1
 
     def check_order(self) -> None:
@@ -86,6 +102,13 @@ class Source(Protocol):
     @property
     def can_check_headers(self) -> bool: ...
 
+    @property
+    def can_prove(self) -> bool:
+        """Whether :meth:`prove` can show an answer whole (paged APIs only)."""
+
+    async def prove(self, fetched: Fetched, priority: upstreams.Priority, meter: Meter) -> None:
+        """Ask for the page right after ``fetched``'s last item; empty sets ``proven``."""
+
     async def tip(self, finality: Finality, priority: upstreams.Priority, meter: Meter) -> Tip: ...
 
     async def logs(
@@ -104,6 +127,15 @@ def depth_safe_head(head: int, finality: Finality) -> int | None:
     if finality.kind is FinalityKind.DEPTH:
         return max(0, head - finality.depth)
     return None
+
+
+def probe_offset(received: int) -> int | None:
+    """The page size whose next page starts right after ``received`` items: the largest
+    divisor of ``received`` that keeps within 1,000 a page and page x offset <= 10,000."""
+    room = min(PAGE_SIZE, RESULT_WINDOW - received)
+    if received < 1 or room < 1:
+        return None
+    return next(k for k in range(min(room, received), 0, -1) if received % k == 0)
 
 
 def tag_of(finality: Finality) -> BlockTag:
@@ -153,6 +185,7 @@ class EnvelopeSource:
     explorer has no header endpoint of its own, so headers come from ``rpc`` when given."""
 
     header_batch = 1
+    can_prove = True
 
     def __init__(
         self,
@@ -209,6 +242,17 @@ class EnvelopeSource:
         await fill_blocks(fetched, self, priority, meter)
         return fetched
 
+    async def prove(self, fetched: Fetched, priority: upstreams.Priority, meter: Meter) -> None:
+        offset = probe_offset(fetched.received)
+        if offset is None:
+            return
+        meter.calls += 1
+        page = fetched.received // offset + 1
+        batch = await self.client.get_logs(
+            fetched.lo, fetched.hi, page=page, offset=offset, priority=priority
+        )
+        fetched.proven = batch.received == 0
+
     async def headers(
         self, numbers: Sequence[int], priority: upstreams.Priority, meter: Meter
     ) -> dict[int, BlockHeader]:
@@ -230,6 +274,10 @@ class RpcSource:
 
     kind = "rpc"
     can_check_headers = True
+    can_prove = False
+
+    async def prove(self, fetched: Fetched, priority: upstreams.Priority, meter: Meter) -> None:
+        return None  # eth_getLogs has no pages: see app.ingest.windows for RPC answers
 
     def __init__(self, client: upstreams.RpcClient, header_batch: int = 50) -> None:
         self.client = client

@@ -8,15 +8,20 @@ a hard cap), else by half. A window that filled all 10 pages is split the same w
 window doubles the size again, up to the cap. Rate and quota refusals never reach here: they
 say nothing about the range.
 
-**Sealing** (marking a window covered). Answers are read in (block, log index) order, so a
+**Sealing** (marking a window covered). Answers come in (block, log index) order, so a
 short answer - the last page, or a page cut short in transit - is a prefix of the truth:
-every block *before* the last block it mentions is complete, but the last block itself may
-have lost rows. So a window with rows seals only up to the block before its last one, and
-the next window starts *at* that block (re-reading it costs no extra request: it is the
-start of the next window anyway). A window whose only rows are in its first block seals
-whole only when those rows agree with an earlier read of that block (the ``carry``), which
-at the end of a range costs one more request. Empty answers seal whole: a cut-short page is
-never empty. A window with any rejected item or an inconsistent page seals nothing.
+every block *before* the last block it mentions is complete, but that last block, and any
+after it, may have lost rows. So:
+
+- an *exact* answer (nothing sent, or proven whole by an empty page past its last item, see
+  app.ingest.sources) seals the whole window;
+- otherwise a window seals up to the block before its last row, and the next window starts
+  *at* that block: re-reading it costs nothing (it starts the next window anyway), and a
+  later row in that answer proves it complete;
+- a window with nothing past its first block is proven with one more request (paged APIs),
+  as is the last window of a range; JSON-RPC answers cannot be proven, so there two reads
+  of the window that agree exactly stand in for the proof;
+- a window with any rejected item or an inconsistent page seals nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from app.ingest.sources import Fetched
 from app.upstreams import errors as upstream_errors
 
 Identity = tuple[str, int]  # (tx hash, log index)
+Signature = tuple[frozenset[Identity], int]  # an answer's rows and how many items it had
 
 
 class TooDense(upstream_errors.UpstreamError):
@@ -70,35 +76,46 @@ class WindowSizer:
 class Decision:
     sealed_to: int  # covered through this block (lo - 1: nothing)
     store: bool  # whether the window's rows may be written
-    tail: tuple[int, frozenset[Identity]] | None = None  # the last block read and its rows
+    seen: Signature | None = None  # what to compare a re-read of the window with
 
     def progressed(self, lo: int) -> bool:
         return self.sealed_to >= lo
 
 
-def identities(fetched: Fetched, block: int) -> frozenset[Identity]:
-    return frozenset(
-        (entry.tx_hash, entry.log_index) for entry in fetched.logs if entry.block_number == block
-    )
+def signature(fetched: Fetched) -> Signature:
+    rows = frozenset((entry.tx_hash, entry.log_index) for entry in fetched.logs)
+    return rows, fetched.received
 
 
-def decide(fetched: Fetched, carry: frozenset[Identity] | None) -> Decision:
-    """How much of ``fetched`` is known complete; ``carry`` is an earlier read of its first
-    block (None if there is none)."""
+def stalls(fetched: Fetched) -> bool:
+    """Whether the answer alone seals nothing: no row past the window's first block."""
+    return all(entry.block_number == fetched.lo for entry in fetched.logs)
+
+
+def needs_proof(fetched: Fetched, last_window: bool) -> bool:
+    """Worth one more request to prove it whole: a clean, complete, unproven answer that
+    ends a range or would otherwise seal nothing."""
+    clean = not fetched.rejected and fetched.problem is None and fetched.complete
+    return clean and not fetched.exact and (last_window or stalls(fetched))
+
+
+def decide(fetched: Fetched, earlier: Signature | None) -> Decision:
+    """How much of ``fetched`` is known complete. ``earlier`` is a previous read of the same
+    window that sealed nothing, for answers that cannot be proven (JSON-RPC); None when
+    there is none or the source can prove its answers (then only a proof counts)."""
     lo, hi = fetched.lo, fetched.hi
     if fetched.rejected or fetched.problem is not None:
         return Decision(lo - 1, store=False)
-    if not fetched.logs:
+    if fetched.exact:
         return Decision(hi, store=True)
-    last = fetched.logs[-1].block_number
-    tail = (last, identities(fetched, last))
-    if last > lo:
-        return Decision(last - 1, store=True, tail=tail)
+    if not stalls(fetched):
+        return Decision(fetched.logs[-1].block_number - 1, store=True)
     if not fetched.complete:
         raise TooDense(f"block {lo} holds more transfers than 10 pages can list")
-    if carry is not None and carry == tail[1]:
-        return Decision(hi, store=True)  # a second read of block lo agrees: it is whole
-    return Decision(lo - 1, store=True, tail=tail)
+    seen = signature(fetched)
+    if earlier is not None and earlier == seen:
+        return Decision(hi, store=True)  # read twice alike: a cut would have to recur exactly
+    return Decision(lo - 1, store=True, seen=seen)
 
 
 def describe(fetched: Fetched) -> str:
@@ -108,4 +125,4 @@ def describe(fetched: Fetched) -> str:
     if fetched.rejected:
         reasons = ", ".join(f"{name}: {count}" for name, count in sorted(fetched.rejected.items()))
         return f"blocks {fetched.lo}-{fetched.hi}: rejected items ({reasons})"
-    return f"blocks {fetched.lo}-{fetched.hi}: block {fetched.lo} read twice without agreement"
+    return f"blocks {fetched.lo}-{fetched.hi}: answers neither proven whole nor repeatable"

@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.ingest.sources import Fetched
-from app.ingest.windows import Decision, TooDense, WindowSizer, decide, describe, identities
+from app.ingest.sources import Fetched, probe_offset
+from app.ingest.windows import (
+    Decision,
+    TooDense,
+    WindowSizer,
+    decide,
+    describe,
+    needs_proof,
+    signature,
+)
 from app.upstreams.errors import RangeTooLarge
 from app.upstreams.logs import ParsedLog
 
@@ -32,7 +40,7 @@ def entry(block: int, log_index: int = 0) -> ParsedLog:
 
 def fetched(lo: int, hi: int, *blocks: int, complete: bool = True) -> Fetched:
     logs = [entry(block, index) for index, block in enumerate(blocks)]
-    return Fetched(lo, hi, logs=logs, complete=complete, pages=1)
+    return Fetched(lo, hi, logs=logs, complete=complete, pages=1, received=len(logs))
 
 
 # -- sizing ---------------------------------------------------------------------------------
@@ -100,26 +108,58 @@ def test_an_empty_answer_seals_the_whole_window() -> None:
 
 def test_rows_seal_up_to_the_block_before_the_last_one() -> None:
     decision = decide(fetched(10, 20, 11, 12, 15, 15), None)
-    assert decision.sealed_to == 14
-    assert decision.store
-    assert decision.tail is not None
-    assert decision.tail[0] == 15
-    assert len(decision.tail[1]) == 2
+    assert decision == Decision(14, store=True)
 
 
-def test_rows_only_in_the_first_block_need_a_second_read() -> None:
+def test_a_proven_answer_seals_the_whole_window() -> None:
+    answer = fetched(10, 20, 11, 15)
+    answer.proven = True
+    assert decide(answer, None) == Decision(20, store=True)
+
+
+def test_nothing_past_the_first_block_seals_nothing_until_read_twice_alike() -> None:
     first = fetched(10, 20, 10, 10)
     decision = decide(first, None)
-    assert decision == Decision(9, store=True, tail=(10, identities(first, 10)))
+    assert decision == Decision(9, store=True, seen=signature(first))
     assert not decision.progressed(10)
-    assert decide(first, identities(first, 10)) == Decision(20, store=True)
+    assert decide(fetched(10, 20, 10, 10), signature(first)) == Decision(20, store=True)
 
 
 def test_a_second_read_that_differs_does_not_seal() -> None:
-    truncated, whole = fetched(10, 20, 10), fetched(10, 20, 10, 10)
-    decision = decide(whole, identities(truncated, 10))
-    assert decision.sealed_to == 9
-    assert decision.tail == (10, identities(whole, 10))
+    cut, whole = fetched(10, 20, 10), fetched(10, 20, 10, 10)
+    assert decide(whole, signature(cut)) == Decision(9, store=True, seen=signature(whole))
+
+
+def test_only_skipped_items_prove_nothing() -> None:
+    answer = fetched(10, 20)
+    answer.received, answer.skipped_erc721 = 1, 1  # an NFT transfer, somewhere in 10..20
+    assert not answer.exact
+    assert decide(answer, None).sealed_to == 9
+
+
+def test_which_answers_are_worth_a_proof() -> None:
+    assert needs_proof(fetched(10, 20, 10), last_window=False)  # would seal nothing
+    assert needs_proof(fetched(10, 20, 11, 15), last_window=True)  # ends the range
+    assert not needs_proof(fetched(10, 20, 11, 15), last_window=False)  # the next read will
+    assert not needs_proof(fetched(10, 20), last_window=True)  # already exact
+    rejected = fetched(10, 20, 10)
+    rejected.rejected = Counter({"bad_data": 1})
+    assert not needs_proof(rejected, last_window=True)
+
+
+def test_the_probe_page_starts_right_after_the_items_read() -> None:
+    assert probe_offset(0) is None
+    assert probe_offset(7) == 7  # page 2 of 7
+    assert probe_offset(2_500) == 625  # page 5 of 625
+    assert probe_offset(1_009) == 1  # a prime: page 1,010 of 1
+    assert probe_offset(9_999) == 1
+    assert probe_offset(10_000) is None
+    for received in range(1, 10_000, 37):
+        offset = probe_offset(received)
+        assert offset is not None
+        assert received % offset == 0
+        assert offset <= 1_000
+        assert (received // offset + 1) * offset <= 10_000
 
 
 def test_rejections_seal_and_store_nothing() -> None:
