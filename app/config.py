@@ -22,6 +22,7 @@ from app.errors import ConfigError
 
 ENV_PREFIX = "TOKENPULSE_"
 DEMO_KEY = "demo-free-key"  # what the embedded simulator accepts; never a real credential
+DEMO_SIMULATOR_URL = "http://127.0.0.1:9545"  # where `tokenpulse demo` serves its simulator
 # Every key the chains file may hold (docs/configuration.md documents each; a test checks).
 # Anything else is refused: a misspelt `first_blok` must not silently fall back to a default.
 TOKEN_KEYS = frozenset({"address", "name", "symbol", "decimals"})
@@ -153,7 +154,7 @@ def load(
             f" ({settings.ingest_max_window_blocks})",
         )
     if demo and settings.simulator_url is None:
-        settings = settings.model_copy(update={"simulator_url": "http://127.0.0.1:9545"})
+        settings = settings.model_copy(update={"simulator_url": DEMO_SIMULATOR_URL})
     token, raw_chains = _read_chains_file(settings.chains_file)
     chains = tuple(
         _chain(index, raw, token, env, settings.simulator_url, demo)

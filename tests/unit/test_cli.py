@@ -158,3 +158,84 @@ def test_migrate_summary() -> None:
     )
     report = migrate.Report(SchemaMode.PORTABLE, [], ["idempotent/010_coverage.sql"])
     assert cli.migrate_summary(report) == "mode: portable; applied: nothing (up to date)"
+
+
+# -- simulate, backfill, demo (ingestion milestone) -------------------------------------------
+
+
+def test_importing_the_cli_loads_no_ingestion_or_simulator_code() -> None:
+    code = (
+        "import sys, app.cli;"
+        "print(sorted(m for m in sys.modules if m.startswith(('app.ingest', 'app.simulator',"
+        " 'app.upstreams', 'httpx'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_backfill_needs_exactly_one_start() -> None:
+    for args in (["--chain", "137"], ["--chain", "137", "--days", "2", "--from-block", "1"]):
+        result = invoke(["backfill", *args], **TEST_ENV)
+        assert result.exit_code == 2
+        assert "give exactly one of --days and --from-block" in result.stderr
+
+
+def test_backfill_refuses_a_chain_that_is_not_enabled() -> None:
+    result = invoke(
+        ["backfill", "--chain", "5", "--days", "1"],
+        **TEST_ENV,
+        TOKENPULSE_DATABASE_URL="postgresql://x@127.0.0.1:1/x",
+    )
+    assert_one_line(result, "--chain: 5 is not an enabled chain (enabled: 1, 10, 56, 137,")
+
+
+def test_backfill_needs_a_database() -> None:
+    result = invoke(["backfill", "--chain", "137", "--days", "1"], **TEST_ENV)
+    assert_one_line(result, "TOKENPULSE_DATABASE_URL: is not set")
+
+
+def test_backfill_with_the_database_down_is_one_line() -> None:
+    env = {**TEST_ENV, "TOKENPULSE_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
+    result = invoke(["backfill", "--chain", "137", "--days", "1"], **env)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "tokenpulse: database unavailable: check TOKENPULSE_DATABASE_URL and that the server is up"
+    )
+
+
+def test_simulate_refuses_bad_options() -> None:
+    result = invoke(["simulate", "--speed", "0"])
+    assert result.exit_code == 2
+    assert "--speed" in result.stderr
+
+
+def test_progress_line_without_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.backfill import ProgressLine
+
+    line = ProgressLine("chain 137", every=3600)
+    line.update(10, 1000)  # within the interval: not shown
+    line.update(1000, 1000)  # the last one always is
+    line.finish()
+    err = capsys.readouterr().err
+    assert err.startswith("chain 137: 100.0% 1,000/1,000 blocks, ")
+    assert err.count("\n") == 1
+
+
+def test_demo_raises_the_pace_only_for_its_own_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import config as app_config
+    from app import embedded
+
+    for key, value in clean_env(**TEST_ENV).items():  # demo_config reloads from os.environ
+        if value is None:
+            monkeypatch.delenv(key)
+        else:
+            monkeypatch.setenv(key, value)
+    paced = embedded.demo_config(app_config.load(demo=True), "http://127.0.0.1:9999")
+    assert paced.settings.upstream_calls_per_second == embedded.DEMO_CALLS_PER_SECOND
+    assert paced.chains[0].base_url == "http://127.0.0.1:9999/v2/api"
+    for chosen in ("0.5", "1.0"):  # the user's choice stands, even when it is the default
+        monkeypatch.setenv("TOKENPULSE_UPSTREAM_CALLS_PER_SECOND", chosen)
+        kept = embedded.demo_config(app_config.load(demo=True), "http://127.0.0.1:9999")
+        assert kept.settings.upstream_calls_per_second == float(chosen)
