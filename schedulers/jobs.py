@@ -41,7 +41,10 @@ from app.store import pool as store_pool
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 STOP_GRACE_SECONDS = 2.0  # how long a cancelled ingestion job may take to reach a window's end
-TIP_STAGGER_SECONDS = 0.5  # first tip runs are spread by this much per chain
+# First tip runs: after the quick jobs of leadership start (sync_chains), then spread out per
+# chain, so a new leader does not ask the pool for a dozen connections at once.
+TIP_FIRST_SECONDS = 1.0
+TIP_STAGGER_SECONDS = 0.5
 
 
 @dataclass(slots=True)
@@ -201,7 +204,7 @@ def tip_job(chain: Chain, config: Config, index: int = 0) -> Job:
         misfire_grace_time=max(1, round(interval)),
         at_leadership_start=True,
         jitter=config.settings.ingest_jitter_seconds,
-        start_delay=index * TIP_STAGGER_SECONDS,
+        start_delay=TIP_FIRST_SECONDS + index * TIP_STAGGER_SECONDS,
     )
 
 
