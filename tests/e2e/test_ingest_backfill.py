@@ -118,6 +118,9 @@ def test_backfill_by_days_and_its_usage_errors(
     (covered,) = coverage(database_url, 1)
     assert covered[1] - covered[0] == 3_600
     assert finalized - 5 <= covered[1] <= finalized
+    with psycopg.connect(database_url) as conn:  # paced through the workers' shared ledger
+        labels = conn.execute("select label from rate_budget order by label").fetchall()
+    assert [label for (label,) in labels] == ["etherscan#1", "etherscan#2"]
 
     both = helpers.run("backfill", "--chain", "1", "--days", "1", "--from-block", "5", **env)
     assert both.returncode == 2
