@@ -8,6 +8,7 @@ sealed coverage: a crash between windows loses nothing and duplicates nothing), 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,7 +113,9 @@ class RangeRun:
             )
             return None
         if self.source.can_prove and windows.needs_proof(fetched, last_window=hi == range_hi):
-            await self.source.prove(fetched, self.priority, self.report)
+            # A refusal of the probe (a query timeout, say) just leaves the answer unproven.
+            with contextlib.suppress(upstream_errors.RangeTooLarge):
+                await self.source.prove(fetched, self.priority, self.report)
         return fetched
 
     async def _apply(self, fetched: Fetched, sink: Sink) -> windows.Decision:
