@@ -65,8 +65,14 @@ format: $(STAMP)
 anvil:
 	@bash tests/anvil/install.sh
 
+# pytest's temporary root is private to this run. Every pytest session on the machine makes
+# /tmp/pytest-of-<user> private again (go-rwx), which cuts the `postgres` account off from a
+# running test server's data directory beneath it: the server PANICs mid-run.
 test: lint postgres anvil
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@root=$$(mktemp -d "$${TMPDIR:-/tmp}/tokenpulse-pytest-XXXXXX") && chmod 711 "$$root"; \
+	echo "PYTEST_DEBUG_TEMPROOT=$$root $(BIN)/pytest $(PYTEST_ARGS)"; \
+	PYTEST_DEBUG_TEMPROOT="$$root" $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	rm -rf "$$root"; exit $$status
 
 demo: $(STAMP) postgres
 	$(BIN)/tokenpulse demo --port $(PORT)
