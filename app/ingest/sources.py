@@ -156,6 +156,8 @@ async def fill_blocks(
     fetched: Fetched, source: Source, priority: upstreams.Priority, meter: Meter
 ) -> None:
     """Give logs that lack their block time or hash the block's header (batched for RPC)."""
+    if fetched.problem is not None or fetched.rejected:
+        return  # the window will not be stored: spare the header requests
     wanted = sorted({entry.block_number for entry in fetched.logs if entry.needs_block})
     if not wanted:
         return
