@@ -100,3 +100,7 @@ def configure(settings: Settings, secrets: Iterable[str] = ()) -> None:
     root.setLevel(settings.log_level)
     # uvicorn's access log duplicates our request log line; keep its errors only.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request at INFO; the ingest logs one line per cycle with the counts
+    # instead, so keep httpx's lines for DEBUG runs.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)
