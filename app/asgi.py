@@ -3,10 +3,12 @@
 The app is the composition root of the API process: it wires the store into the GraphQL and
 REST layers and never imports upstreams or ingestion (an import-linter contract).
 
-Routes: ``/graphql`` (GraphiQL on GET when enabled), ``/api/health`` (legacy),
-``/api/cache-health``, ``/healthz``, ``/readyz``, ``/metrics``. docs/api.md describes them and
-the error envelope. The lifespan also runs the LISTEN/NOTIFY listener that keeps the response
-cache in step with the worker (app.ops.listener).
+Routes: ``/graphql`` (GraphiQL on GET when enabled; subscriptions over WebSocket),
+``/api/transfers``, ``/api/search``, ``/api/address/{address}``, ``/api/chains``,
+``/api/health`` (legacy), ``/api/cache-health``, ``/healthz``, ``/readyz``, ``/metrics``.
+docs/api.md describes them and the error envelope. The lifespan also runs the LISTEN/NOTIFY
+listener that keeps the response cache in step with the worker (app.ops.listener) and feeds
+the ``transferAdded`` subscription (app.ops.transfer_feed).
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from app import __version__
 from app.config import Config
 from app.graphql.view import GraphQLView
-from app.ops import probes
+from app.ops import probes, transfer_service
 from app.ops.cache import CacheRegistry
 from app.ops.listener import ListenerCollector, TransferListener
 from app.ops.metrics import Metrics
 from app.ops.state import AppState
+from app.ops.transfer_feed import TransferFeed
+from app.rest import cors
 from app.rest import errors as http_errors
 from app.rest import routes as rest_routes
 from app.rest.middleware import RequestMiddleware
@@ -43,7 +47,12 @@ def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
     cache = CacheRegistry()
     listener = TransferListener(config.settings, cache, dsn=dsn)
     metrics.registry.register(ListenerCollector(listener))
-    state = AppState(config=config, pool=pool, metrics=metrics, cache=cache, listener=listener)
+    feed = TransferFeed(pool)
+    listener.on_batch(feed.publish)
+    state = AppState(
+        config=config, pool=pool, metrics=metrics, cache=cache, listener=listener, feed=feed
+    )
+    transfer_service.install(state)  # recount chain totals as batches are announced
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -60,7 +69,11 @@ def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
 
     app = Starlette(
         routes=_routes(state),
-        middleware=[Middleware(RequestMiddleware, metrics=metrics)],
+        # Request ids and metrics outermost, so CORS refusals are counted and traceable.
+        middleware=[
+            Middleware(RequestMiddleware, metrics=metrics),
+            cors.middleware(config.settings),
+        ],
         exception_handlers=http_errors.HANDLERS,
         lifespan=lifespan,
     )
@@ -73,6 +86,7 @@ def _routes(state: AppState) -> list[BaseRoute]:
     return [
         # An ASGI app as endpoint: every method reaches the view, which answers 405 itself.
         Route("/graphql", graphql, name="graphql"),
+        WebSocketRoute("/graphql", graphql, name="graphql_ws"),
         *rest_routes.routes(),
         *probes.routes(),
     ]

@@ -7,6 +7,7 @@ This is the only module that reads ``os.environ``. Every problem is reported as 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from app.domain import ADDRESS_RE, Chain, Finality, ProviderKind, Token
 from app.errors import ConfigError
 
 ENV_PREFIX = "TOKENPULSE_"
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?"
+)
 DEMO_KEY = "demo-free-key"  # what the embedded simulator accepts; never a real credential
 DEMO_SIMULATOR_URL = "http://127.0.0.1:9545"  # where `tokenpulse demo` serves its simulator
 # Every key the chains file may hold (docs/configuration.md documents each; a test checks).
@@ -85,6 +89,24 @@ class Settings(BaseSettings):
     ingest_failure_backoff_seconds: float = Field(default=30.0, ge=0)
     ingest_failure_backoff_cap_seconds: float = Field(default=900.0, ge=0)
     ingest_rpc_chains: str | None = None
+    # The API's response caches (app.ops.transfer_service): how long an entry may be served.
+    # Entries are also dropped as soon as the worker announces a batch of their chain.
+    cache_ttl_transfers_seconds: float = Field(default=15.0, ge=0)
+    cache_ttl_totals_seconds: float = Field(default=300.0, ge=0)
+    cache_ttl_address_seconds: float = Field(default=60.0, ge=0)
+    cache_ttl_search_seconds: float = Field(default=30.0, ge=0)
+    cache_ttl_chains_seconds: float = Field(default=30.0, ge=0)
+    cache_max_entries: int = Field(default=10_000, ge=1)
+    cors_origins: str = "http://localhost:5173,http://localhost:3000"
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        # "*" or scheme://host[:port] each: a path or a typo must stop the process at start.
+        for origin in (part.strip() for part in value.split(",")):
+            if origin and origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://example.org:8080")
+        return value
 
     @field_validator("ingest_rpc_chains")
     @classmethod
@@ -96,6 +118,11 @@ class Settings(BaseSettings):
         if not all(part.isdigit() and int(part) > 0 for part in parts):
             raise ValueError("expected comma-separated chain ids, e.g. 25,137")
         return ",".join(str(int(part)) for part in parts)
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """Origins allowed by CORS (``*``: any)."""
+        return tuple(part.strip() for part in self.cors_origins.split(",") if part.strip())
 
     @property
     def rpc_log_chains(self) -> frozenset[int]:

@@ -27,6 +27,8 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import StreamExecutionResult
 
 from app.errors import TokenpulseError
 from app.rest import errors as http_errors
@@ -67,6 +69,13 @@ class ErrorCodes(SchemaExtension):
         self.phase = Phase.EXECUTE
         yield
 
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # Subscriptions (and operations sent over the WebSocket): each result pushed gets the
+        # same codes before it is sent; on_operation only sees the stream's end, too late.
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = [coded(error, self.phase) for error in result.errors]
+        yield
+
     def on_operation(self) -> Iterator[None]:
         yield
         # The last phase entered is the one that failed: parsing and validation stop the
@@ -77,6 +86,8 @@ class ErrorCodes(SchemaExtension):
 
 
 def coded(error: GraphQLError, phase: Phase) -> GraphQLError:
+    if error.extensions and "code" in error.extensions:
+        return error  # coded already (a streamed result is seen again at the operation's end)
     if phase is Phase.PARSE:
         return _replace(error, error.message, PARSE_FAILED)
     if phase is Phase.VALIDATE:

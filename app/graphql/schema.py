@@ -7,6 +7,7 @@ fails while the committed file differs from what this module builds.
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import strawberry
@@ -15,12 +16,19 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.graphql.errors import ErrorCodes
+from app.graphql.resolvers import address as address_resolvers
 from app.graphql.resolvers import chains as chain_resolvers
 from app.graphql.resolvers import health as health_resolvers
+from app.graphql.resolvers import search as search_resolvers
+from app.graphql.resolvers import transfers as transfer_resolvers
+from app.graphql.resolvers import transfers_subscription
 from app.graphql.resolvers import warm as warm_resolvers
+from app.graphql.types import transfer_scalars
 from app.graphql.types.chain import Chain
 from app.graphql.types.health import Health
 from app.graphql.types.scalars import SCALAR_MAP
+from app.graphql.types.transfer import Transfer, TransferBatch, TransferConnection
+from app.graphql.types.transfer_lookups import AddressSummary, SearchResult
 from app.graphql.types.warm import ChainWarmStatus
 
 SDL_PATH = Path(__file__).resolve().parents[2] / "docs" / "schema.graphql"
@@ -43,6 +51,32 @@ class Query:
     version: str = strawberry.field(
         resolver=health_resolvers.version, description="Version of the running code."
     )
+    transfers: TransferConnection = strawberry.field(
+        resolver=transfer_resolvers.transfers,
+        description=(
+            "Stored transfers, newest first by default, as a keyset connection: cursors stay"
+            " exact while rows are added. Filters combine (AND)."
+        ),
+    )
+    transfer: Transfer | None = strawberry.field(
+        resolver=transfer_resolvers.transfer, description="One transfer by its identity."
+    )
+    address: AddressSummary = strawberry.field(
+        resolver=address_resolvers.address,
+        description="Balances per chain (from stored transfers), counts, recent transfers.",
+    )
+    search: SearchResult = strawberry.field(
+        resolver=search_resolvers.search,
+        description="An address, a transaction hash or a block number, looked up in the store.",
+    )
+
+
+@strawberry.type(description="Pushed over graphql-ws (graphql-transport-ws) on /graphql.")
+class Subscription:
+    transfer_added: AsyncIterator[TransferBatch] = strawberry.subscription(
+        resolver=transfers_subscription.transfer_added,
+        description="The transfers of each ingestion batch of a chain (or all) as it commits.",
+    )
 
 
 class Schema(strawberry.Schema):
@@ -56,8 +90,9 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=Query,
+    subscription=Subscription,
     extensions=[ErrorCodes],
-    config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    config=StrawberryConfig(scalar_map={**SCALAR_MAP, **transfer_scalars.SCALARS}),
 )
 
 

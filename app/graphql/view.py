@@ -10,6 +10,10 @@ What Strawberry does by default, and why each is overridden here:
 - A mutation over GET is a 400 there; the GraphQL-over-HTTP spec asks for 405 with ``Allow``.
 - Parse and validation errors come back with status 200; here they are 400 (nothing was
   executed), while field errors stay 200 with partial data, as the spec wants.
+
+Subscriptions use the ``graphql-transport-ws`` protocol only (the legacy ``graphql-ws`` one
+is unmaintained), on the same path; a browser's WebSocket handshake must come from an origin
+of TOKENPULSE_CORS_ORIGINS (browsers apply no CORS to WebSockets).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from app.graphql import errors
+from app.graphql import errors, loaders
 from app.graphql.context import Context
 from app.graphql.schema import schema
 from app.ops.state import AppState
@@ -37,13 +42,18 @@ log = logging.getLogger(__name__)
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, state: AppState, *, graphiql: bool) -> None:
-        # No subscriptions yet: the route is HTTP-only, so websocket protocols stay off.
         super().__init__(
-            schema, graphql_ide="graphiql" if graphiql else None, subscription_protocols=()
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=state.config.settings.cors_origin_list,
         )
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # subscriptions: Strawberry's protocol handler
+            await super().__call__(scope, receive, send)
+            return
         request = Request(scope, receive)
         try:
             response = await self.run(request)
@@ -52,7 +62,12 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | Any, response: Response | Any) -> Context:
-        return Context(state=self.state, request=request, response=response)
+        return Context(
+            state=self.state,
+            request=request,
+            response=response,
+            loaders=loaders.create(self.state),
+        )
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)

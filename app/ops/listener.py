@@ -7,7 +7,9 @@ Two tasks, started and stopped by the app's lifespan:
   the connection fails it reconnects with capped exponential back-off; after a reconnect it
   queues a *resync* (``None``), since whatever was announced meanwhile was missed.
 - the **refresher** takes what is queued, coalesces it into the set of chains concerned, and
-  has the cache registry invalidate and refresh them (app.ops.cache).
+  has the cache registry invalidate and refresh them (app.ops.cache); then it hands the
+  batch's events to the batch hooks (the GraphQL subscription feed, app.ops.transfer_feed),
+  saying whether events may have been missed.
 
 A full queue drops the event but remembers it overflowed, and the next refresh covers every
 chain: the cache can miss nothing by being slow. The queue depth is a health field
@@ -20,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +40,7 @@ QUEUE_SIZE = 1000
 RETRY_SECONDS = (0.5, 30.0)  # first and longest wait between reconnection attempts
 KEEPALIVE_SECONDS = 30.0  # a quiet listening session is checked this often
 Item = notify.BatchEvent | None  # None: resync every chain
+BatchHook = Callable[[list[notify.BatchEvent], bool], Awaitable[None]]  # (events, maybe missed)
 
 
 class TransferListener:
@@ -66,6 +69,10 @@ class TransferListener:
         self._overflowed = False
         self._problem: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.batch_hooks: list[BatchHook] = []
+
+    def on_batch(self, hook: BatchHook) -> None:
+        self.batch_hooks.append(hook)
 
     async def start(self) -> None:
         self._tasks = [
@@ -155,6 +162,12 @@ class TransferListener:
         for chain_id in [None] if everything else chains:
             await self.cache.invalidate(chain_id)
             self.refreshes += 1
+        events = [item for item in batch if item is not None]
+        for hook in self.batch_hooks:
+            try:
+                await hook(events, everything)
+            except Exception:  # a broken hook must not stop the refresher
+                log.exception("batch hook failed")
 
     def _report(self, what: str | None, exc: BaseException | None = None) -> None:
         """Log a connection problem once when it starts, and once when it is over."""

@@ -16,6 +16,7 @@ from app.config import Config
 from app.ops.cache import CacheRegistry
 from app.ops.listener import TransferListener
 from app.ops.metrics import Metrics
+from app.ops.transfer_feed import TransferFeed
 from app.store import pool as store_pool
 
 
@@ -26,6 +27,7 @@ class AppState:
     metrics: Metrics
     cache: CacheRegistry = field(default_factory=CacheRegistry)
     listener: TransferListener | None = None  # None: not listening (tools, pure tests)
+    feed: TransferFeed | None = None  # new transfers for GraphQL subscriptions
     version: str = __version__
     started_at: float = field(default_factory=time.time)
 

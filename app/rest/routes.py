@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from app.rest import cache, health
+from app.rest import address, cache, chains, health, search, transfers
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route("/api/health", health.endpoint, methods=["GET"], name="api_health"),
         Route("/api/cache-health", cache.endpoint, methods=["GET"], name="api_cache_health"),
+        Route("/api/transfers", transfers.endpoint, methods=["GET"], name="api_transfers"),
+        Route("/api/search", search.endpoint, methods=["GET"], name="api_search"),
+        Route("/api/address/{address}", address.endpoint, methods=["GET"], name="api_address"),
+        Route("/api/chains", chains.endpoint, methods=["GET"], name="api_chains"),
     ]

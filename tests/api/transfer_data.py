@@ -14,6 +14,8 @@ from app.config import Config
 from app.domain import Transfer
 from app.store import chains as store_chains
 from app.store import coverage as store_coverage
+from app.store import ingest_status as store_ingest_status
+from app.store import notify as store_notify
 from app.store import pool as pool_module
 from app.store import transfers as store_transfers
 from app.store.transfer_sql import Key, Order, TransferFilter
@@ -112,9 +114,20 @@ async def store(conn: pool_module.Connection, config: Config, rows: Sequence[Tra
         await store_transfers.copy_transfers(conn, rows, "etherscan")
 
 
+def tops(config: Config, rows: Sequence[Transfer]) -> dict[int, int]:
+    """Each chain's highest block with a row (its first block when it has none)."""
+    return {
+        chain.id: max(
+            (r.block_number for r in rows if r.chain_id == chain.id), default=chain.first_block
+        )
+        for chain in config.chains
+    }
+
+
 def load(config: Config, rows: Sequence[Transfer], cover: bool = True) -> None:
-    """Mirror the chains, load ``rows`` and cover every chain from its first block to its last
-    row (so accuracy is exact), through a connection of its own (for TestClient tests)."""
+    """Mirror the chains, load ``rows``, and (``cover``) cover every chain from its first
+    block to its last row and record a successful tip cycle there just now: accuracy exact,
+    warm status fresh, confirmations known. Through a connection of its own."""
     asyncio.run(_load(config, rows, cover))
 
 
@@ -122,10 +135,25 @@ async def _load(config: Config, rows: Sequence[Transfer], cover: bool) -> None:
     conn = await pool_module.connect(config.settings)
     async with conn:
         await store(conn, config, rows)
-        if cover:
-            async with conn.transaction():
-                for chain in config.chains:
-                    top = max((r.block_number for r in rows if r.chain_id == chain.id), default=0)
-                    await store_coverage.add_range(
-                        conn, chain.id, chain.first_block, max(top, chain.first_block)
-                    )
+        if not cover:
+            return
+        async with conn.transaction():
+            for chain_id, top in tops(config, rows).items():
+                first = next(chain.first_block for chain in config.chains if chain.id == chain_id)
+                await store_coverage.add_range(conn, chain_id, first, top)
+                await store_ingest_status.upsert_success(conn, chain_id, top + 10, top, {})
+
+
+def commit_batch(config: Config, rows: Sequence[Transfer]) -> None:
+    """What the worker does for one window: rows, coverage and NOTIFY in one transaction."""
+    asyncio.run(_commit_batch(config, rows))
+
+
+async def _commit_batch(config: Config, rows: Sequence[Transfer]) -> None:
+    conn = await pool_module.connect(config.settings)
+    async with conn, conn.transaction():
+        inserted = await store_transfers.copy_transfers(conn, rows, "etherscan")
+        for chain_id in sorted({row.chain_id for row in rows}):
+            blocks = [row.block_number for row in rows if row.chain_id == chain_id]
+            await store_coverage.add_range(conn, chain_id, min(blocks), max(blocks))
+            await store_notify.notify_batch(conn, chain_id, min(blocks), max(blocks), inserted)
