@@ -6,12 +6,15 @@ fails while the committed file differs from what this module builds.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import strawberry
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, parse
+from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -88,10 +91,37 @@ class Schema(strawberry.Schema):
         return None
 
 
+DOCUMENT_CACHE_SIZE = 256  # distinct query texts kept parsed and validated (LRU)
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def parsed(query: str) -> DocumentNode:
+    """The document of a query text (cached; raises GraphQLError when it does not parse)."""
+    return parse(query)
+
+
+class ParsedDocuments(SchemaExtension):
+    """Strawberry's ParserCache, except that a query that does not parse is left to Strawberry
+    (raising from the hook, as ParserCache does, would bypass its parse-error handling)."""
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query is not None:
+            with contextlib.suppress(GraphQLError):
+                self.execution_context.graphql_document = parsed(query)
+        yield
+
+
 schema = Schema(
     query=Query,
     subscription=Subscription,
-    extensions=[ErrorCodes],
+    # Parsing and validating a query cost more than executing a 25-row page; clients send the
+    # same few query texts with different variables, so both are cached by text.
+    extensions=[
+        ErrorCodes,
+        ParsedDocuments,
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+    ],
     config=StrawberryConfig(scalar_map={**SCALAR_MAP, **transfer_scalars.SCALARS}),
 )
 

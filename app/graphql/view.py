@@ -31,9 +31,9 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from app.graphql import errors, loaders
+from app.graphql import errors, loaders, response_cache
 from app.graphql.context import Context
-from app.graphql.schema import schema
+from app.graphql.schema import parsed, schema
 from app.ops.state import AppState
 from app.rest import errors as http_errors
 
@@ -55,8 +55,13 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+
+        async def execute() -> Response:
+            answer: Response = await self.run(request)
+            return answer
+
         try:
-            response = await self.run(request)
+            response = await response_cache.serve(self.state, request, parsed, execute)
         except HTTPException as exc:
             response = transport_error(exc)
         await response(scope, receive, send)

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from app.domain import Chain
 from app.errors import TokenpulseError
 from app.ops import warm as ops_warm
+from app.ops.cache import Section
 from app.ops.state import AppState
 from app.ops.warm import ChainWarm
 from app.store import chains as store_chains
@@ -113,11 +114,16 @@ async def cached(
     if ttl <= 0:
         return await load()
     section = state.cache.section(section_name, ttl)
+    prune(state, section)
+    value: T = await section.get_or_load(key, load, chains)
+    return value
+
+
+def prune(state: AppState, section: Section) -> None:
+    """Make room for one more entry: the oldest go first (dicts keep insertion order)."""
     overflow = len(section.entries) - state.config.settings.cache_max_entries + 1
     for stale_key in list(section.entries)[: max(0, overflow)]:
         del section.entries[stale_key]
-    value: T = await section.get_or_load(key, load, chains)
-    return value
 
 
 def chains_of(transfer_filter: TransferFilter) -> frozenset[int]:

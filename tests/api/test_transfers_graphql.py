@@ -17,6 +17,7 @@ from app.store import transfer_pages
 from app.store.transfer_sql import Order, TransferFilter
 from tests.api import transfer_data
 from tests.api.test_transfers_pages import FILTERS, MID, ROWS
+from tests.api.test_transfers_rest import listening, wait_for
 from tests.api.transfer_data import HOLDERS, dataset, expected
 from tests.conftest import make_config
 
@@ -295,3 +296,25 @@ def test_chains_of_many_rows_are_read_once(config: Config, monkeypatch: pytest.M
     names = {node["chain"]["name"] for node in body["data"]["transfers"]["nodes"]}
     assert names == {"Ethereum", "BSC", "Polygon"}
     assert len(reads) == 1
+
+
+def test_whole_answers_are_cached_until_a_batch_commits(api: TestClient, config: Config) -> None:
+    def section() -> dict[str, Any]:
+        caches = api.get("/api/cache-health").json()["caches"]
+        found: dict[str, Any] = caches.get("graphql_responses", {"entries": 0, "hits": 0})
+        return found
+
+    listening(api)
+    first = connection(api, chainId=137, first=3)
+    assert connection(api, chainId=137, first=3) == first
+    assert (section()["entries"], section()["hits"]) == (1, 1)
+    run(api, "{ health { status } version }")  # health changes with time: never cached
+    run(api, QUERY, chainId=999)  # an answer with errors: never cached
+    assert section()["entries"] == 1
+    top = transfer_data.tops(config, ROWS)[137]
+    new = transfer_data.transfer(137, top + 7, 0, value=5)
+    transfer_data.commit_batch(config, [new])
+    wait_for(
+        lambda: ids(connection(api, chainId=137, first=3))[0] == f"137:{new.tx_hash}:0",
+        "the new transfer in the cached query",
+    )
