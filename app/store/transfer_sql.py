@@ -10,7 +10,7 @@ use OFFSET; only the legacy ``page`` probe does, on key columns only.
 
 The access path follows the most selective filter; every other filter is a residual condition:
 
-- ``tx_hash``: ``transfers_tx_idx``: a handful of rows, sorted;
+- ``tx_hash``: the identity index (tx_hash first, migration 0005): a handful of rows, sorted;
 - ``from`` / ``to`` / ``address``: the ``(address, key)`` indexes of 0004. An address walks
   both sides in key order and merges them (UNION ALL of two ordered scans; a self-transfer
   is taken from the ``from`` side only);

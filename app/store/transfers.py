@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from psycopg import pq
+
 from app.domain import Transfer
 from app.store import queries
 from app.store.errors import wrap_exceptions
@@ -17,36 +19,38 @@ _COPY_TYPES = [
     "bytea", "numeric", "bigint", "bigint", "numeric", "bigint", "bigint", "text", "text",
     "text",
 ]  # fmt: skip
-
-
-def _hex(value: str) -> bytes:
-    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+_fromhex = bytes.fromhex
 
 
 def _copy_row(transfer: Transfer, source: str) -> tuple[Any, ...]:
+    # Inline rather than through a helper: this runs for every row of every batch.
+    t = transfer
     return (
-        transfer.chain_id, transfer.block_time, transfer.block_number,
-        _hex(transfer.block_hash), _hex(transfer.tx_hash), transfer.log_index,
-        transfer.tx_index, _hex(transfer.from_address), _hex(transfer.to_address),
-        transfer.value, None, None, None, None, None, None, None, source,
+        t.chain_id, t.block_time, t.block_number, _fromhex(t.block_hash.removeprefix("0x")),
+        _fromhex(t.tx_hash.removeprefix("0x")), t.log_index, t.tx_index,
+        _fromhex(t.from_address.removeprefix("0x")), _fromhex(t.to_address.removeprefix("0x")),
+        t.value, None, None, None, None, None, None, None, source,
     )  # fmt: skip
 
 
 @wrap_exceptions
 async def copy_transfers(conn: Connection, transfers: Iterable[Transfer], source: str) -> int:
-    """Load a batch; returns how many rows were new. Runs inside the caller's transaction,
+    """Load a batch; returns how many rows were new.
 
-    so the caller can advance coverage in the same transaction as the rows.
+    Runs inside the caller's transaction, so the caller can advance coverage in the same
+    transaction as the rows. The session's staging table is emptied at every commit, so an
+    autocommit connection outside a transaction (each statement its own commit) is refused.
     """
+    if conn.autocommit and conn.info.transaction_status is pq.TransactionStatus.IDLE:
+        raise ValueError("copy_transfers runs inside a transaction (conn.transaction())")
     await conn.execute(Q["create_staging"])
-    await conn.execute(Q["truncate_staging"])
+    await conn.execute(Q["clear_staging"])
     async with conn.cursor() as cur, cur.copy(Q["copy_staging"]) as copy:
         copy.set_types(_COPY_TYPES)
         for transfer in transfers:
             await copy.write_row(_copy_row(transfer, source))
     cur = await conn.execute(Q["insert_from_staging"])
-    row = await cur.fetchone()
-    return int(row["inserted"]) if row else 0
+    return max(0, cur.rowcount)
 
 
 def _from_row(row: dict[str, Any]) -> Transfer:

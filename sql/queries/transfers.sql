@@ -1,7 +1,14 @@
 -- name: create_staging
--- Per-transaction staging table for binary COPY; dropped at commit.
+-- The session's staging table for binary COPY: created by a connection's first batch, then
+-- kept and emptied at every commit, so a batch costs no DDL (a table created and dropped per
+-- transaction also leaves dead rows in pg_class and pg_attribute behind). The statements
+-- below name their columns, so a table created before a migration added a column still fits.
 create temp table if not exists transfers_staging
-    (like transfers including defaults) on commit drop;
+    (like transfers including defaults) on commit delete rows;
+
+-- name: clear_staging
+-- Empty, unless an earlier batch of the same transaction left its rows.
+delete from transfers_staging;
 
 -- name: copy_staging
 copy transfers_staging (chain_id, block_time, block_number, block_hash, tx_hash, log_index,
@@ -11,16 +18,15 @@ from stdin (format binary);
 
 -- name: insert_from_staging
 -- Idempotent by identity: a row seen before (or twice in one batch) is skipped, never updated.
-with inserted as (
-    insert into transfers
-    select * from transfers_staging
-    on conflict do nothing
-    returning 1
-)
-select count(*) as inserted from inserted;
-
--- name: truncate_staging
-truncate transfers_staging;
+-- The cursor's rowcount is the number of new rows.
+insert into transfers (chain_id, block_time, block_number, block_hash, tx_hash, log_index,
+                       tx_index, from_address, to_address, value, nonce, gas, gas_price,
+                       gas_used, cumulative_gas_used, method_id, function_name, source)
+select chain_id, block_time, block_number, block_hash, tx_hash, log_index, tx_index,
+       from_address, to_address, value, nonce, gas, gas_price, gas_used, cumulative_gas_used,
+       method_id, function_name, source
+from transfers_staging
+on conflict do nothing;
 
 -- name: count_by_chain
 select chain_id, count(*) as transfers, coalesce(sum(value), 0) as volume,

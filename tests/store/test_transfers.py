@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from app.config import Config
 from app.domain import Transfer
 from app.errors import StoreError
 from app.store import pool as pool_module
@@ -73,6 +75,83 @@ async def test_bad_row_rolls_back_the_whole_batch(conn: pool_module.Connection) 
         async with conn.transaction():
             await transfers.copy_transfers(conn, [*good, bad], "etherscan")
     assert await transfers.count_by_chain(conn) == []
+
+
+@pytest.fixture
+async def session(config: Config) -> AsyncIterator[pool_module.Connection]:
+    """A connection of its own: a pooled one comes back from the pool's check inside a
+    transaction, where ``conn.transaction()`` is a savepoint and never commits."""
+    connection = await pool_module.connect(config.settings)
+    async with connection:
+        yield connection
+
+
+async def test_batches_of_one_transaction_share_the_staging_table(
+    session: pool_module.Connection,
+) -> None:
+    conn = session
+    first, second = make_transfers(40, seed=1), make_transfers(30, seed=2)
+    async with conn.transaction():
+        assert await transfers.copy_transfers(conn, first, "etherscan") == 40
+        # The first batch's staged rows must not be counted (or inserted) again.
+        assert await transfers.copy_transfers(conn, second + first[:5], "etherscan") == 30
+    async with conn.transaction():
+        cur = await conn.execute("select count(*) as n from transfers_staging")
+        assert await cur.fetchone() == {"n": 0}  # kept for the session, emptied at commit
+        assert await transfers.copy_transfers(conn, make_transfers(7, seed=3), "rpc") == 7
+    summary = await transfers.count_by_chain(conn)
+    assert [(row["chain_id"], row["transfers"]) for row in summary] == [(137, 77)]
+
+
+async def test_a_rolled_back_batch_leaves_nothing_staged(
+    session: pool_module.Connection,
+) -> None:
+    conn = session
+
+    async def load_then_fail() -> None:
+        async with conn.transaction():
+            await transfers.copy_transfers(conn, make_transfers(20, seed=4), "rpc")
+            raise RuntimeError("the coverage write failed")
+
+    with pytest.raises(RuntimeError):
+        await load_then_fail()
+    async with conn.transaction():
+        assert await transfers.copy_transfers(conn, make_transfers(3, seed=5), "rpc") == 3
+    summary = await transfers.count_by_chain(conn)
+    assert [(row["chain_id"], row["transfers"]) for row in summary] == [(137, 3)]
+
+
+async def test_an_autocommit_connection_needs_a_transaction(config: Config) -> None:
+    conn = await pool_module.connect(config.settings, autocommit=True)
+    async with conn:
+        # Each statement would commit alone, and the commit empties the staging table.
+        with pytest.raises(ValueError, match="inside a transaction"):
+            await transfers.copy_transfers(conn, make_transfers(2), "rpc")
+        async with conn.transaction():
+            assert await transfers.copy_transfers(conn, make_transfers(2), "rpc") == 2
+
+
+async def test_the_identity_index_serves_tx_hash_lookups(
+    conn: pool_module.Connection, mode: str
+) -> None:
+    cur = await conn.execute(
+        "select i.indisunique as is_unique, array_agg(a.attname::text order by k.n) as columns"
+        " from pg_index i"
+        " cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, n)"
+        " join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum"
+        " where i.indrelid = 'transfers'::regclass"
+        " group by i.indexrelid, i.indisunique"
+    )
+    indexes = await cur.fetchall()
+    identity = ["tx_hash", "chain_id", "log_index"]
+    if mode == "timescale":
+        identity.append("block_time")  # a hypertable's unique index holds its time column
+    assert [row["columns"] for row in indexes if row["is_unique"]] == [identity]
+    # Migration 0005: no index beside it leads with tx_hash, nor is block_time alone.
+    assert [row for row in indexes if row["columns"][0] == "tx_hash"] == [
+        {"is_unique": True, "columns": identity}
+    ]
+    assert ["block_time"] not in [row["columns"] for row in indexes]
 
 
 async def test_keyset_pages_cover_every_row_once(conn: pool_module.Connection) -> None:
