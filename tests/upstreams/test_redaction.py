@@ -39,6 +39,8 @@ async def test_key_never_leaks_from_transport_errors(caplog: pytest.LogCaptureFi
 
 async def test_key_never_leaks_from_httpx_request_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    # app.logging.configure() (run by other tests) quiets httpx below DEBUG; ask for it here.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     echo = f"Invalid API Key {SECRET}"  # even an upstream that echoes the key back
     rig = make_rig([notok("Max rate limit reached"), notok(echo)])
     client = EtherscanClient(rig.gateway, base_url="https://x.test/api", chain_id=1, token=TOKEN)
