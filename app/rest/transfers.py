@@ -19,6 +19,7 @@ Additions: ``meta.nextCursor``, ``totals.accuracy``, each row's ``logIndex``, sn
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,12 +74,7 @@ async def endpoint(request: Request) -> Response:
 
 async def document(state: AppState, query: TransfersQuery) -> dict[str, Any]:
     snapshot = await service.chain_state(state)
-    per_chain = None
-    total = None
-    if query.include_totals:
-        per_chain = await service.chain_totals(state, await service.chain_ids(state, None))
-        total = await service.count(state, query.filter)
-    rows = await _rows(state, query, total)
+    per_chain, total, rows = await _read(state, query)
     chains = service.chains_for(state, query.filter.chain_id)
     accuracy = service.accuracy(snapshot, chains)
     stale = any(_stale(snapshot, chain.id) for chain in chains)
@@ -114,6 +110,24 @@ async def document(state: AppState, query: TransfersQuery) -> dict[str, Any]:
         "availableChains": transfer_rows.available_chains(config),
         "request": {"includeTotals": query.include_totals},
     }
+
+
+async def _read(
+    state: AppState, query: TransfersQuery
+) -> tuple[dict[int, int] | None, int | None, Rows]:
+    """Chain totals, the filtered count and the rows. The count and the first page (or a
+    cursor page) are read at once, on two connections; a later page waits for the count,
+    which can spare it the probe when it lies past the end."""
+    if not query.include_totals:
+        return None, None, await _rows(state, query, None)
+    per_chain = await service.chain_totals(state, await service.chain_ids(state, None))
+    if query.page > 1 and query.cursor is None:
+        total = await service.count(state, query.filter)
+        return per_chain, total, await _rows(state, query, total)
+    total, rows = await asyncio.gather(
+        service.count(state, query.filter), _rows(state, query, None)
+    )
+    return per_chain, total, rows
 
 
 async def _rows(state: AppState, query: TransfersQuery, total: int | None) -> Rows:
