@@ -4,9 +4,12 @@ For each schema mode this machine can run (timescale when TimescaleDB is install
 portable), on a throwaway PostgreSQL server: time migrate, bulk-load synthetic transfers by
 binary COPY and through the store's write path, time keyset pages, and, when the API app is
 there, time GET /api/health and a GraphQL ``chains`` query over HTTP. Bounded: about a minute
-per mode with the defaults.
+per mode with the defaults. Then the transfers API benchmark (bench/transfers_api.py) on a
+table of ``--api-rows`` transfers of its own: 1 M by default (``make bench``, a few minutes
+per mode), 10 M for ``make bench-full``; ``--api-rows 0`` skips it.
 
-    python -m bench.run [--rows 200000] [--store-rows 50000] [--out docs/performance.md]
+    python -m bench.run [--rows 200000] [--store-rows 50000] [--api-rows 1000000]
+                        [--out docs/performance.md]
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from app import config
 from app.config import Config
 from app.store import pool as store_pool
-from bench import api, data, report, server, store
+from bench import api, data, report, server, store, transfers_api, transfers_report
 
 ROOT = Path(__file__).resolve().parents[1]
 BUSIEST_CHAIN = 137  # Polygon: the legacy explorer's busiest BZR chain
@@ -45,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-samples", type=int, default=300, help="timed HTTP requests")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--api-seconds", type=float, default=4.0, help="concurrent phase")
+    parser.add_argument("--api-rows", type=int, default=1_000_000, help="transfers API table")
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--modes", nargs="+", choices=["timescale", "portable"])
     parser.add_argument("--out", type=Path, help="Markdown report (e.g. docs/performance.md)")
@@ -115,7 +119,25 @@ async def _timescaledb(cfg: Config) -> tuple[str, str] | None:
     return (str(row["extversion"]), str(row["chunk_interval"])) if row else None
 
 
-def _record(results: list[report.ModeResult], when: datetime, machine: report.Machine) -> Path:
+def _api_record(result: transfers_api.ApiBench) -> dict[str, Any]:
+    """The API figures without every latency (percentiles instead)."""
+    measured = []
+    for item in result.measurements:
+        cuts = report.percentiles(item.latencies_ms) if len(item.latencies_ms) > 1 else ()
+        fields = dataclasses.asdict(item) | {
+            "latencies_ms": None,
+            "requests": len(item.latencies_ms),
+        }
+        measured.append(fields | {"p50_p95_p99_ms": cuts, "rps": item.rps})
+    return dataclasses.asdict(result) | {"measurements": measured}
+
+
+def _record(
+    results: list[report.ModeResult],
+    when: datetime,
+    machine: report.Machine,
+    api_results: list[transfers_api.ApiBench],
+) -> Path:
     folder = ROOT / "bench" / "results"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{when:%Y%m%dT%H%M%SZ}.json"
@@ -123,6 +145,7 @@ def _record(results: list[report.ModeResult], when: datetime, machine: report.Ma
         "when": when.isoformat(),
         "machine": dataclasses.asdict(machine),
         "modes": [dataclasses.asdict(result) for result in results],
+        "transfers_api": [_api_record(result) for result in api_results],
     }
     path.write_text(json.dumps(payload, indent=1, default=str))
     return path
@@ -140,6 +163,14 @@ async def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         for mode in modes:
             results.append(await bench_mode(pg, mode, args, workdir))
+        api_results: list[transfers_api.ApiBench] = []
+        for mode in modes if args.api_rows > 0 else []:
+            api_log = workdir / f"transfers-api-{mode}.log"
+            api_results.append(
+                await transfers_api.run(
+                    pg.create_database, mode, args.api_rows, args.seed, api_log, say
+                )
+            )
         machine = report.Machine.read(pg.version())
     params = {
         "rows": args.rows,
@@ -150,10 +181,17 @@ async def main(argv: list[str] | None = None) -> int:
         "load": (load_at_start, os.getloadavg()[0]),
     }
     text = report.markdown(results, machine, when, params, pg.options)
+    previous = args.out.read_text() if args.out and args.out.exists() else None
+    if api_results:
+        chapter = transfers_report.section(api_results, when, params["load"])
+        text += "\n" + transfers_report.merge(previous, chapter)
+    elif previous and transfers_report.HEADING in previous:  # keep the last API figures
+        text += "\n" + previous[previous.index(transfers_report.HEADING) :]
     if args.out:
         args.out.write_text(text)
         say(f"wrote {args.out}")
-    say(f"raw figures in {_record(results, when, machine).relative_to(ROOT)}")
+    record = _record(results, when, machine, api_results)
+    say(f"raw figures in {record.relative_to(ROOT)}")
     print(text)
     say(f"done in {time.monotonic() - started:.0f} s")
     return 0
