@@ -318,3 +318,28 @@ def test_whole_answers_are_cached_until_a_batch_commits(api: TestClient, config:
         lambda: ids(connection(api, chainId=137, first=3))[0] == f"137:{new.tx_hash}:0",
         "the new transfer in the cached query",
     )
+
+
+def test_paging_over_graphql_while_batches_commit_skips_and_repeats_nothing(
+    api: TestClient, config: Config
+) -> None:
+    """End to end: cursors, the page cache and its invalidation by committed batches."""
+    listening(api)
+    original = set(reference(TransferFilter(), Order.NEWEST_FIRST))
+    top = transfer_data.tops(config, ROWS)
+    seen: list[str] = []
+    after = None
+    for round_ in range(100):
+        page = connection(api, first=17, after=after)
+        seen += ids(page)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+        # A batch newer than everything (the tip) and one in the middle (backfill) commit.
+        fresh = [
+            transfer_data.transfer(137, top[137] + 100 + round_, 0),
+            transfer_data.transfer(56, 56_400_000 + 1 + round_, 9, seconds=-1.0 - round_),
+        ]
+        transfer_data.commit_batch(config, fresh)
+    assert len(seen) == len(set(seen))
+    assert original <= set(seen)
