@@ -61,6 +61,7 @@ def create() -> Starlette:
         max_size=10,
         kwargs={"row_factory": dict_row},
         open=False,
+        timeout=600,  # requests queue for a connection as long as it takes, as Node's pg did
     )
 
     async def transfers(request: Request) -> JSONResponse:

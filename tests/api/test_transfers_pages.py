@@ -45,6 +45,13 @@ FILTERS = {
     "since/until": TransferFilter(since=MID.block_time, until=MID.block_time + timedelta(hours=1)),
     "values": TransferFilter(min_value=10**23, max_value=5 * 10**23),
     "max uint256": TransferFilter(min_value=2**256 - 1),
+    "address+chain+blocks+time": TransferFilter(
+        address=HOLDERS[1],
+        chain_id=137,
+        from_block=MID.block_number - 500,
+        to_block=MID.block_number + 500,
+        since=MID.block_time - timedelta(minutes=20),
+    ),
     "address+blocks+values": TransferFilter(
         address=HOLDERS[0], from_block=56_400_000, to_block=80_000_000, max_value=9 * 10**23
     ),
