@@ -18,7 +18,7 @@ REFUSED = frozenset({"rate_limited", "invalid_key", "missing_key", "quota_exceed
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    ts: float  # real unix time
+    ts: float  # real unix time the call was admitted (limits checked), before its answer
     service: str  # etherscan | cronos | rpc | coingecko | coinmarketcap | dexscreener | coinpaprika
     endpoint: str  # e.g. "logs/getLogs", "eth_getLogs", "simple/price"
     chain_id: int | None

@@ -59,12 +59,15 @@ async def run(
     """Answer one call: ``produce`` the normal reply, ``storm`` the service's rate-limit reply."""
     ctx.faults = sim.faults.hits(ctx.service, ctx.endpoint, ctx.chain_id)
     reply = await _before(ctx, storm)
+    # Logged as of now, when the limits admit or refuse it: building a large answer takes
+    # the simulator tens of milliseconds, which must not move a call in the log.
+    admitted = sim.clock.wall()
     if reply is None:
         reply = produce()
     body = _render(ctx, reply)
     sim.calls.record(
         Call(
-            ts=sim.clock.wall(),
+            ts=admitted,
             service=ctx.service,
             endpoint=ctx.endpoint,
             chain_id=ctx.chain_id,

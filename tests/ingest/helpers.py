@@ -57,8 +57,7 @@ def make_sim(
 
 
 def warm(sim: Simulator, *chain_ids: int) -> None:
-    """Generate the chains' history now. The simulator logs a call when it answers, so a
-    first call that generates history would look later than it was sent."""
+    """Generate the chains' history now, so that no call made by a test waits for it."""
     for chain_id in chain_ids:
         sim.world.ledgers[chain_id].ensure(sim.world.head(chain_id))
 

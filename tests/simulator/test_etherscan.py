@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from app.domain import TRANSFER_TOPIC0
 from app.simulator import ManualWall, Simulator
+from app.simulator import etherscan as etherscan_module
 from app.simulator.limits import KeySpec
 from tests.simulator.conftest import FREE, PRO, START, TOKEN, etherscan
 
@@ -299,3 +300,19 @@ def test_getapilimit_uses_json_numbers(client: TestClient) -> None:
 def test_v1_endpoint_is_dead(shared_client: TestClient) -> None:
     body = shared_client.get("/api", params={"module": "proxy", "action": "eth_blockNumber"}).json()
     notok(body, "You are using a deprecated V1 endpoint, switch to Etherscan API V2.")
+
+
+def test_a_call_is_logged_when_admitted_not_when_answered(
+    client: TestClient, sim: Simulator, wall: ManualWall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    produce = etherscan_module.ACTIONS["logs/getLogs"]
+
+    def slow(*args: Any) -> Any:
+        wall.tick(0.3)  # a large answer takes the simulator a while to build
+        return produce(*args)
+
+    monkeypatch.setitem(etherscan_module.ACTIONS, "logs/getLogs", slow)
+    logs(client, fromBlock=0, toBlock="latest")
+    [call] = sim.calls.calls("etherscan")
+    assert call.endpoint == "logs/getLogs"
+    assert call.ts == START  # the rate limiter's view of it, not the answer's
