@@ -1,4 +1,4 @@
-"""Per-key pacing inside one process: a priority gate, aiolimiter smoothing, the ledger slot.
+"""Per-key pacing inside one process: a priority gate, the ledger slot, an aiolimiter floor.
 
 For each key, callers queue at a :class:`PriorityGate`; only the holder reserves a slot from
 the ledger and sleeps until it starts. Holding the gate across reserve-and-sleep is the point:
@@ -6,8 +6,12 @@ it keeps at most one outstanding reservation per key per process, so a tip-sync 
 arrives while backfill calls are queued takes the very next slot instead of queueing behind
 slots the backfill calls had already booked in the shared ledger.
 
-The aiolimiter bucket in front of the ledger smooths bursts locally, so a process does not hit
-the database once per queued call only to be told to wait.
+The aiolimiter bucket comes after the slot: it keeps this process's calls of a key an interval
+apart by when they actually leave. Slots are spaced from each other, not from the moment a call
+left, so a call that woke up late (a busy event loop) would otherwise be followed too closely
+by the next, on-time one: the pacing margin would then be spent on our own lateness instead of
+the network's. A late call delays the next one instead. The gate already keeps the ledger to
+one reservation per call.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ class _KeyPace:
 
 
 class Limiter:
-    """Waits for a key's next slot: priority gate, then local smoothing, then the ledger."""
+    """Waits for a key's next slot: priority gate, then the ledger, then the local floor."""
 
     def __init__(
         self,
@@ -95,11 +99,13 @@ class Limiter:
         ``quota_exhausted``, or a wait beyond ``max_wait`` (see :meth:`usable`)."""
         pace = self._pace(key)
         async with pace.gate.hold(priority):
+            reservation = await self.ledger.reserve(key)
+            if not self.usable(reservation):
+                return reservation
+            if reservation.wait_seconds > 0:
+                await self._sleep(reservation.wait_seconds)
             if pace.bucket is not None:
                 await pace.bucket.acquire()
-            reservation = await self.ledger.reserve(key)
-            if self.usable(reservation) and reservation.wait_seconds > 0:
-                await self._sleep(reservation.wait_seconds)
         return reservation
 
     def usable(self, reservation: Reservation) -> bool:

@@ -56,6 +56,29 @@ async def test_concurrent_calls_on_one_key_are_spaced_by_the_interval() -> None:
     assert time.monotonic() - began < interval * 9
 
 
+async def test_a_call_that_leaves_late_delays_the_next_one() -> None:
+    interval, late = 0.1, 0.06
+    key = ApiKey("etherscan", "etherscan#1", "late-key-1", interval_seconds=interval)
+    ledger = InMemoryLedger()
+    await ledger.reserve(key)  # another process holds the key's current slot
+    sleeps: list[float] = []
+
+    async def oversleep(seconds: float) -> None:
+        # The first call wakes up late, as on an event loop busy with other work.
+        sleeps.append(seconds)
+        await asyncio.sleep(seconds + (late if len(sleeps) == 1 else 0))
+
+    limiter = Limiter(ledger, sleep=oversleep)
+    starts = []
+    for _ in range(2):
+        await limiter.acquire(key, Priority.BACKFILL)
+        starts.append(time.monotonic())
+    assert sleeps[0] > interval / 2  # it did wait for its slot (and overslept)
+    # The second call's slot is one interval after the first one's slot, but the first left
+    # late: the second waits an interval from when the first left, not from its slot.
+    assert starts[1] - starts[0] >= interval * 0.95
+
+
 class HeldLedger(InMemoryLedger):
     """Reservations wait until released: lets a test queue callers behind the gate."""
 
