@@ -10,7 +10,8 @@ Stopping: the ingestor reports progress after each window has committed (rows an
 one transaction). A run that must stop raises :class:`Stopped` from that callback, so it ends
 right after the window in flight and never in the middle of a write.
 
-The worker's job fills **newest first**, a chunk per chain in turn: users look at recent
+The worker's job fills **newest first**, a chunk per chain in turn, several chains at once
+(so the keys stay busy while a chain waits for an answer or a write): users look at recent
 transfers first, so a fresh install shows the last hours of every chain before it digs into
 months of history. Chunks grow with their distance from the tip (6 h of blocks at first, then
 as far again each time, up to 30 days), so recent history comes in small bites and old, sparse
@@ -19,10 +20,13 @@ history in few large ones.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.config import Config
 from app.domain import Chain
@@ -38,6 +42,7 @@ ShouldStop = Callable[[], bool]
 RECENT_SECONDS = 6 * 3600.0  # the first (newest) chunk of a chain
 OLDEST_CHUNK_SECONDS = 30 * 86400.0  # the largest chunk
 MAX_PASSES = 3  # passes over a range that leave gaps (unsealable windows) before giving up
+LANES_PER_KEY = 2  # chains a backfill run fills at once, per API key they use
 
 
 class Stopped(Exception):
@@ -157,7 +162,13 @@ async def fill_gaps(
 ) -> RunTotals:
     """One bounded run of the worker's backfill job: the newest chunk of each chain in turn
     (from the ``start``-th enabled chain) until every gap below the tips is filled, ``seconds``
-    have passed (checked after every window), or ``should_stop``."""
+    have passed (checked after every window), or ``should_stop``.
+
+    Several chains are filled at once (:func:`lanes`): one chain's calls wait for their
+    answers, its windows for their writes, and meanwhile the keys serve the others, so the
+    rate budget rather than the latency of each call sets the pace. The first error ends the
+    run, as it would one chain at a time; the other chains' windows in flight roll back.
+    """
     deadline = time.monotonic() + seconds
 
     def done() -> bool:
@@ -167,14 +178,41 @@ async def fill_gaps(
     chains = list(config.enabled_chains)
     if chains:
         chains = chains[start % len(chains) :] + chains[: start % len(chains)]
-    while chains and not done():
-        for chain in list(chains):
-            if done():
-                break
-            if not await _fill_newest(ingestor, pool, chain, totals, done):
-                chains.remove(chain)  # nothing (more) it can do in this run
+    turns = collections.deque(chains)
+
+    async def lane() -> None:
+        while turns and not done():
+            chain = turns.popleft()
+            if await _fill_newest(ingestor, pool, chain, totals, done):
+                turns.append(chain)  # more below: its next chunk after the others' turns
+            # else: nothing (more) it can do in this run
+
+    await _first_error(lane() for _ in range(lanes(chains)))
     totals.stopped = done()
     return totals
+
+
+def lanes(chains: Sequence[Chain]) -> int:
+    """How many chains a backfill run fills at once: LANES_PER_KEY per API key (or RPC URL)
+    the chains use, so every key has a call queued while another call is in flight."""
+    keys = {key for chain in chains for key in (chain.api_keys or (chain.rpc_url,))}
+    return min(len(chains), LANES_PER_KEY * max(1, len(keys)))
+
+
+async def _first_error(work: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` concurrently to the end; the first exception cancels the rest (their
+    transactions roll back) and is raised as it is. Cancelling the caller cancels them all."""
+    tasks = [asyncio.ensure_future(item) for item in work]
+    try:
+        finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in finished:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _fill_newest(
