@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api import Endpoint
+from bench.ingest import IngestResult
 from bench.store import PAGE_SIZE, Migrated
 
 
@@ -34,6 +35,13 @@ class ModeResult:
     chunks: int  # hypertable chunks (0 in portable mode)
     api: list[Endpoint] = field(default_factory=list)
     timescaledb: tuple[str, str] | None = None  # extension version, chunk interval
+    writers: int = 0  # connections of the concurrent store measure (0: not measured)
+    concurrent_rows: int = 0
+    concurrent_seconds: float = 0.0
+
+    @property
+    def concurrent_rate(self) -> float | None:
+        return self.concurrent_rows / self.concurrent_seconds if self.writers else None
 
 
 @dataclass
@@ -97,6 +105,7 @@ def _mode_section(result: ModeResult) -> list[str]:
         f"| store write path `transfers.copy_transfers` ({result.store_rows:,} rows,"
         f" {result.store_batch:,}-row batches) | **{store_rate:,.0f} rows/s**"
         f" ({result.store_seconds:.2f} s) |",
+        *_concurrent_lines(result),
         f"| re-load of an already stored {result.store_batch:,}-row batch (inserts 0)"
         f" | {result.reload_ms:.0f} ms |",
         "",
@@ -116,6 +125,17 @@ def _mode_section(result: ModeResult) -> list[str]:
     ]
     lines += ["", *_api_lines(result.api), ""]
     return lines
+
+
+def _concurrent_lines(result: ModeResult) -> list[str]:
+    rate = result.concurrent_rate
+    if rate is None:
+        return []
+    return [
+        f"| the same from {result.writers} connections at once, each writing chains of its own"
+        f" ({result.concurrent_rows:,} rows), as chains are ingested concurrently"
+        f" | **{rate:,.0f} rows/s** ({result.concurrent_seconds:.2f} s) |"
+    ]
 
 
 def _api_lines(endpoints: Sequence[Endpoint]) -> list[str]:
@@ -142,6 +162,7 @@ def markdown(
     when: datetime,
     params: dict[str, Any],
     server_settings: dict[str, str],
+    budgets: Sequence[IngestResult] = (),
 ) -> str:
     settings = ", ".join(f"`{key}={value}`" for key, value in server_settings.items())
     load = ", ".join(f"{value:.2f}" for value in params["load"])
@@ -156,8 +177,9 @@ def markdown(
         f"- **Server:** a throwaway local cluster with durability on (fsync, synchronous"
         f" commit), {settings}",
         f"- **Data:** {params['rows']:,} synthetic transfers by raw COPY, then"
-        f" {params['store_rows']:,} through the store, over 10 chains and {params['span_days']}"
-        f" days; {params['holders']:,} holder addresses; seed {params['seed']}",
+        f" {params['store_rows']:,} through the store{_concurrent_data(params)}, over 10 chains"
+        f" and {params['span_days']} days; {params['holders']:,} holder addresses;"
+        f" seed {params['seed']}",
         f"- **Load average** (1 min) at the start and the end: {load}",
         "",
         "## Results",
@@ -165,12 +187,70 @@ def markdown(
     ]
     for result in results:
         lines += _mode_section(result)
-    lines += ["## What the figures say", "", *_findings(results), ""]
+    lines += _budget_section(budgets)
+    lines += ["## What the figures say", "", *_findings(results), *_budget_findings(budgets), ""]
     lines += METHOD.splitlines()
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _concurrent_data(params: dict[str, Any]) -> str:
+    writers = int(params.get("writers", 0))
+    return f" and {params['store_rows']:,} more from {writers} connections" if writers > 1 else ""
+
+
 ANCHOR_ROWS_PER_SECOND = 50_000
+GOAL_UTILISATION = 0.95
+
+
+def _budget_section(budgets: Sequence[IngestResult]) -> list[str]:
+    if not budgets:
+        return []
+    first = budgets[0]
+    lines = [
+        "## Upstream budget",
+        "",
+        f"The worker's ingestion (tip cycles of {first.chains} Etherscan chains and backfill of"
+        f" their history) for {first.seconds:.0f} s through {len(first.keys)} API keys paced at"
+        f" {first.calls_per_second:g} call/s each plus a {first.margin_seconds * 1000:.0f} ms"
+        " margin, by the PostgreSQL budget ledger, against the simulator in a process of its"
+        " own. Calls are counted in the simulator's log; allowed = keys x rate x seconds; a"
+        " violation is two calls of one key less than a second apart.",
+        "",
+        "| Provider latency | Calls per key | Allowed per key | Utilisation"
+        " | Of the pacing ceiling | Violations | Most calls of a key in 1 s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for run in budgets:
+        calls = " + ".join(str(key.calls) for key in run.keys)
+        busiest = max((key.max_per_second for key in run.keys), default=0)
+        latency = f"{run.latency_ms} ms per answer" if run.latency_ms else "loopback"
+        lines.append(
+            f"| {latency} | {calls} | {run.allowed_per_key:.0f} | **{run.utilisation:.3f}**"
+            f" | {run.utilisation / run.ceiling:.3f} | **{run.violations}** | {busiest} |"
+        )
+    ceiling = first.ceiling
+    lines += [
+        "",
+        f"The pacing ceiling: calls start {1 / first.calls_per_second + first.margin_seconds:g} s"
+        f" apart at best, so {ceiling:.3f} of the rate is the most any run can use.",
+        "",
+    ]
+    return lines
+
+
+def _budget_findings(budgets: Sequence[IngestResult]) -> list[str]:
+    found: list[str] = []
+    for run in budgets:
+        latency = f"{run.latency_ms} ms answers" if run.latency_ms else "loopback"
+        verdict = "meets" if run.utilisation >= GOAL_UTILISATION else "is below"
+        found.append(
+            f"- budget ({latency}): utilisation {run.utilisation:.3f} {verdict} the goal of"
+            f" {GOAL_UTILISATION} ({run.utilisation / run.ceiling:.1%} of the"
+            f" {run.ceiling:.3f} the pacing margin leaves), with {run.violations} violations;"
+            f" {run.tip_cycles} tip cycles, {run.rows:,} transfers stored."
+            + (f" Errors: {', '.join(run.errors)}." if run.errors else "")
+        )
+    return found
 
 
 def _findings(results: Sequence[ModeResult]) -> list[str]:
@@ -181,9 +261,16 @@ def _findings(results: Sequence[ModeResult]) -> list[str]:
         store_rate = result.store_rows / result.store_seconds
         index_cost = result.copy_seconds / result.bare_copy_seconds
         verdict = "meets" if store_rate >= ANCHOR_ROWS_PER_SECOND else "is below"
+        concurrent = result.concurrent_rate
+        both = (
+            f"; from {result.writers} connections {concurrent:,.0f}"
+            f" ({'meets' if concurrent >= ANCHOR_ROWS_PER_SECOND else 'below'})"
+            if concurrent is not None
+            else ""
+        )
         found.append(
-            f"- {mode}: the store write path {verdict} the anchor of"
-            f" {ANCHOR_ROWS_PER_SECOND:,} rows/s ({store_rate:,.0f}). Upkeep of the"
+            f"- {mode}: the store write path on one connection {verdict} the anchor of"
+            f" {ANCHOR_ROWS_PER_SECOND:,} rows/s ({store_rate:,.0f}{both}). Upkeep of the"
             f" {result.indexes} indexes on `transfers` makes the raw COPY {index_cost:.1f}x"
             " slower than into an index-free table; the ones keyed by random bytes (tx hash,"
             " from, to addresses) touch a different page for nearly every row."
@@ -209,10 +296,18 @@ METHOD = """## Method
   happens before the clock starts; the Python side of `write_row` is inside it.
 - **Store write path**: what ingestion runs: `app.store.transfers.copy_transfers`, a binary COPY
   into a temporary staging table, then `INSERT ... ON CONFLICT DO NOTHING`, one transaction
-  per batch. The re-load line loads the last batch a second time (every row a duplicate).
+  per batch, the session's staging table reused. The re-load line loads the last batch a
+  second time (every row a duplicate). The concurrent line splits fresh rows by chain between
+  connections that load at the same time.
 - **Keyset pages**: after `ANALYZE`, `transfers.list_recent(chain, 100, before)` on the busiest
   chain: the newest page, and pages that start at a uniformly random existing row. Each is
   timed from the call to the decoded rows, on one connection, after 20 warm-up calls.
+- **Upstream budget** (bench/ingest.py): `Ingestor.open` with the PostgreSQL budget ledger,
+  the first tip cycle of every chain, then steady work: a tip cycle per chain every
+  `TOKENPULSE_INGEST_INTERVAL_SECONDS` plus jitter, and `app.ingest.warm.fill_gaps` (the
+  worker's backfill) throughout. The simulator (bench/sim_server.py, its own process on
+  127.0.0.1, seed as above) logs every call when its limits admit it; the window opens 3 s
+  into the steady work. A latency row delays every answer (the simulator's `latency` fault).
 - **API**: the app from `app.asgi.create_app`, served by uvicorn in a child process on
   127.0.0.1 and called with httpx: sequential requests after 20 warm-ups, then concurrent
   clients for a few seconds. The client and server share the machine's cores.

@@ -4,12 +4,15 @@ For each schema mode this machine can run (timescale when TimescaleDB is install
 portable), on a throwaway PostgreSQL server: time migrate, bulk-load synthetic transfers by
 binary COPY and through the store's write path, time keyset pages, and, when the API app is
 there, time GET /api/health and a GraphQL ``chains`` query over HTTP. Bounded: about a minute
-per mode with the defaults. Then the transfers API benchmark (bench/transfers_api.py) on a
-table of ``--api-rows`` transfers of its own: 1 M by default (``make bench``, a few minutes
-per mode), 10 M for ``make bench-full``; ``--api-rows 0`` skips it.
+per mode with the defaults. Then the upstream budget (bench/ingest.py): the Ingestor against
+the simulator for ``--budget-seconds`` (60) per provider latency of ``--budget-latency-ms``
+(loopback and 700 ms: about three minutes; ``--budget-seconds 0`` skips it). Then the
+transfers API benchmark (bench/transfers_api.py) on a table of ``--api-rows`` transfers of its
+own: 1 M by default (``make bench``, a few minutes per mode), 10 M for ``make bench-full``;
+``--api-rows 0`` skips it.
 
     python -m bench.run [--rows 200000] [--store-rows 50000] [--api-rows 1000000]
-                        [--out docs/performance.md]
+                        [--budget-seconds 60] [--out docs/performance.md]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 from app import config
 from app.config import Config
 from app.store import pool as store_pool
-from bench import api, data, report, server, store, transfers_api, transfers_report
+from bench import api, data, ingest, report, server, store, transfers_api, transfers_report
 
 ROOT = Path(__file__).resolve().parents[1]
 BUSIEST_CHAIN = 137  # Polygon: the legacy explorer's busiest BZR chain
@@ -44,6 +47,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=200_000, help="rows loaded by raw COPY")
     parser.add_argument("--store-rows", type=int, default=50_000, help="rows via the store")
     parser.add_argument("--batch", type=int, default=5_000, help="store batch size")
+    parser.add_argument("--writers", type=int, default=2, help="concurrent store connections")
+    parser.add_argument("--budget-seconds", type=float, default=60.0, help="budget run length")
+    parser.add_argument(
+        "--budget-latency-ms", type=int, nargs="+", default=[0, 700], help="answer delays"
+    )
     parser.add_argument("--samples", type=int, default=500, help="timed calls per query")
     parser.add_argument("--api-samples", type=int, default=300, help="timed HTTP requests")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent HTTP clients")
@@ -68,9 +76,10 @@ async def bench_mode(
     migrated = await store.migrate_twice(cfg, mode)
     say(f"{mode}: migrated in {migrated.first_seconds:.2f} s; generating rows")
     await store.upsert_chains(cfg)
-    shares = data.split(args.rows + args.store_rows, cfg.chains, BUSIEST_CHAIN)
+    concurrent = args.store_rows if args.writers > 1 else 0
+    shares = data.split(args.rows + args.store_rows + concurrent, cfg.chains, BUSIEST_CHAIN)
     rows = data.transfers(shares, cfg.chains, args.seed)
-    copied, via_store = rows[: args.rows], rows[args.rows :]
+    copied, via_store = rows[: args.rows], rows[args.rows : args.rows + args.store_rows]
     bare_seconds = await store.copy_without_indexes(dsn, copied)
     copy_seconds = await store.copy_raw(dsn, copied)
     say(f"{mode}: raw COPY {len(copied):,} rows in {copy_seconds:.2f} s")
@@ -78,6 +87,12 @@ async def bench_mode(
         cfg, via_store, args.batch
     )
     say(f"{mode}: store path {inserted:,} rows in {store_seconds:.2f} s")
+    both = (0.0, 0)
+    if concurrent:
+        both = await store.load_concurrently(
+            cfg, rows[args.rows + args.store_rows :], args.batch, args.writers
+        )
+        say(f"{mode}: {args.writers} writers {both[1]:,} rows in {both[0]:.2f} s")
     total, indexes = await store.analyze(cfg)
     plan = await store.first_page_plan(cfg, BUSIEST_CHAIN)
     pages = await store.keyset_pages(cfg, BUSIEST_CHAIN, args.samples, args.seed)
@@ -103,7 +118,23 @@ async def bench_mode(
         chunks=plan[2],
         api=endpoints,
         timescaledb=await _timescaledb(cfg) if migrated.mode.value == "timescale" else None,
+        writers=args.writers if concurrent else 0,
+        concurrent_rows=both[1],
+        concurrent_seconds=both[0],
     )
+
+
+async def _budget(
+    pg: server.Server, args: argparse.Namespace, latency_ms: int, workdir: Path
+) -> ingest.IngestResult:
+    dsn = pg.create_database(f"tokenpulse_bench_budget_{latency_ms}")
+    log = workdir / f"simulator-{latency_ms}ms.log"
+    run = await ingest.run(dsn, BENCH_ENV, args.budget_seconds, args.seed, log, latency_ms)
+    say(
+        f"budget ({latency_ms} ms answers): utilisation {run.utilisation:.3f},"
+        f" {run.violations} violations"
+    )
+    return run
 
 
 async def _timescaledb(cfg: Config) -> tuple[str, str] | None:
@@ -137,6 +168,7 @@ def _record(
     when: datetime,
     machine: report.Machine,
     api_results: list[transfers_api.ApiBench],
+    budgets: list[ingest.IngestResult],
 ) -> Path:
     folder = ROOT / "bench" / "results"
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,6 +178,7 @@ def _record(
         "machine": dataclasses.asdict(machine),
         "modes": [dataclasses.asdict(result) for result in results],
         "transfers_api": [_api_record(result) for result in api_results],
+        "budget": [dataclasses.asdict(run) | {"utilisation": run.utilisation} for run in budgets],
     }
     path.write_text(json.dumps(payload, indent=1, default=str))
     return path
@@ -163,6 +196,10 @@ async def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         for mode in modes:
             results.append(await bench_mode(pg, mode, args, workdir))
+        budgets = [
+            await _budget(pg, args, latency, workdir)
+            for latency in (args.budget_latency_ms if args.budget_seconds > 0 else [])
+        ]
         api_results: list[transfers_api.ApiBench] = []
         for mode in modes if args.api_rows > 0 else []:
             api_log = workdir / f"transfers-api-{mode}.log"
@@ -175,12 +212,13 @@ async def main(argv: list[str] | None = None) -> int:
     params = {
         "rows": args.rows,
         "store_rows": args.store_rows,
+        "writers": args.writers,
         "span_days": data.SPAN_DAYS,
         "holders": data.HOLDERS,
         "seed": args.seed,
         "load": (load_at_start, os.getloadavg()[0]),
     }
-    text = report.markdown(results, machine, when, params, pg.options)
+    text = report.markdown(results, machine, when, params, pg.options, budgets)
     previous = args.out.read_text() if args.out and args.out.exists() else None
     if api_results:
         chapter = transfers_report.section(api_results, when, params["load"])
@@ -190,7 +228,7 @@ async def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text)
         say(f"wrote {args.out}")
-    record = _record(results, when, machine, api_results)
+    record = _record(results, when, machine, api_results, budgets)
     say(f"raw figures in {record.relative_to(ROOT)}")
     print(text)
     say(f"done in {time.monotonic() - started:.0f} s")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import random
 import time
 from collections.abc import Sequence
@@ -102,6 +104,45 @@ async def load_through_store(
         reload_seconds = time.perf_counter() - started
     assert again == 0, "re-loading a batch must insert nothing"
     return seconds, inserted, reload_seconds
+
+
+async def load_concurrently(
+    cfg: Config, rows: Sequence[Transfer], batch: int, writers: int
+) -> tuple[float, int]:
+    """The same write path from ``writers`` connections at once, each with chains of its
+    own, as ingestion writes chains concurrently. Returns (seconds, rows inserted)."""
+    conns = [await store_pool.connect(cfg.settings) for _ in range(writers)]
+    try:
+        started = time.perf_counter()
+        parts = zip(conns, by_chain(rows, writers), strict=True)
+        counts = await asyncio.gather(*(_load(conn, part, batch) for conn, part in parts))
+        return time.perf_counter() - started, sum(counts)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+def by_chain(rows: Sequence[Transfer], parts: int) -> list[list[Transfer]]:
+    """``rows`` in ``parts`` of whole chains, about the same size, each in its original order."""
+    sizes = collections.Counter(row.chain_id for row in rows)
+    owner: dict[int, int] = {}
+    loads = [0] * parts
+    for chain_id, size in sizes.most_common():
+        part = loads.index(min(loads))
+        owner[chain_id] = part
+        loads[part] += size
+    split: list[list[Transfer]] = [[] for _ in range(parts)]
+    for row in rows:
+        split[owner[row.chain_id]].append(row)
+    return split
+
+
+async def _load(conn: store_pool.Connection, rows: Sequence[Transfer], batch: int) -> int:
+    inserted = 0
+    for lo in range(0, len(rows), batch):
+        async with conn.transaction():
+            inserted += await transfers.copy_transfers(conn, rows[lo : lo + batch], "rpc")
+    return inserted
 
 
 async def analyze(cfg: Config) -> tuple[int, int]:
