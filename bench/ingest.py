@@ -1,9 +1,10 @@
 """Upstream budget utilisation: the real Ingestor against the simulator, for a bounded run.
 
-The worker's ingestion work, driven directly: a tip cycle per chain every
-TOKENPULSE_INGEST_INTERVAL_SECONDS (plus jitter, staggered at the start, as the worker's tip
-jobs) and backfill (``app.ingest.warm.fill_gaps``, the worker's backfill job) for the whole
-run, on the Etherscan chains only, so every call goes through the same API keys. Calls are
+The worker's ingestion work, driven directly: after every chain's first tip cycle (as a new
+leader runs them), a tip cycle per chain every TOKENPULSE_INGEST_INTERVAL_SECONDS plus jitter
+(the worker's tip jobs, at random phases) and backfill (``app.ingest.warm.fill_gaps``, the
+worker's backfill job) for the whole run, on the Etherscan chains only, so every call goes
+through the same API keys. The measured window opens 3 s into that steady work. Calls are
 paced by the PostgreSQL budget ledger (``Ingestor.open`` without a ``ledger``) at the default
 rate and pacing margin. The chains hold months of history, so backfill always has work queued:
 the budget, not the amount of work, should be the limit.
