@@ -28,7 +28,9 @@ cursors, no totalCount), **uncached** (response caches off: every request reads 
 and REST its filtered count, from PostgreSQL; per-chain totals and chain state stay cached,
 as the maintained counter table of a later issue will be) and **cached** (the defaults), at
 concurrency 1 and 32. The **legacy** baseline is the legacy backend's approach on the same
-database and indexes: an exact `COUNT(*)` under the filters and `ORDER BY ... OFFSET` pages.
+database and indexes: an exact `COUNT(*)` under the filters and `ORDER BY ... OFFSET` pages,
+answering only `data` and `meta` (lighter than the full legacy document the API renders, so
+the comparison favours the baseline).
 Clients: keep-alive connections from one process (bench/http1.py; an httpx client spent 6x
 the server's CPU per cached answer, so it would have measured itself). Server CPU is the API
 process's per request (uvicorn, one worker), PostgreSQL's not included. Client, server and
