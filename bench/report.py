@@ -284,10 +284,10 @@ def _findings(results: Sequence[ModeResult]) -> list[str]:
             f" {ANCHOR_ROWS_PER_SECOND:,} rows/s ({store_rate:,.0f}{both}). Upkeep of the"
             f" {result.indexes} indexes on `transfers` makes the raw COPY {index_cost:.1f}x"
             " slower than into an index-free table; the ones keyed by random bytes (tx hash,"
-            " from, to addresses) touch a different page for nearly every row. The"
-            f" idempotent insert from staging runs at {copy_share:.0%} of the raw COPY's rate:"
-            " it inserts row by row, each checked against the identity first (ON CONFLICT),"
-            " where COPY batches heap writes." + _writers_note(result, store_rate)
+            " from, to addresses) touch a different page for nearly every row. The store path"
+            f" runs at {copy_share:.0%} of the raw COPY's rate: its batches of new rows are a"
+            " COPY too, in a savepoint, and pay for the conversion of every row and a commit"
+            " per batch." + _writers_note(result, store_rate)
         )
         planning, execution = result.plan_ms
         if result.timescaledb and planning > 5 * execution:
@@ -308,11 +308,13 @@ METHOD = """## Method
 - **Raw COPY**: psycopg 3 binary `COPY transfers (...) FROM STDIN` with `set_types` and
   `write_row`, all rows in one transaction, every index in place. Row conversion to bytes
   happens before the clock starts; the Python side of `write_row` is inside it.
-- **Store write path**: what ingestion runs: `app.store.transfers.copy_transfers`, a binary COPY
-  into a temporary staging table, then `INSERT ... ON CONFLICT DO NOTHING`, one transaction
-  per batch, the session's staging table reused. The re-load line loads the last batch a
-  second time (every row a duplicate). The concurrent line splits fresh rows by chain between
-  connections that load at the same time.
+- **Store write path**: what ingestion runs: `app.store.transfers.copy_transfers`, one
+  transaction per batch: a binary COPY straight into `transfers` in a savepoint; when a row
+  was already stored (the unique identity refuses it), the savepoint rolls back and the batch
+  goes through a staging table and `INSERT ... ON CONFLICT DO NOTHING`. Rows are converted
+  from the domain objects inside the clock. The re-load line loads the last batch a second
+  time (every row a duplicate, so the fallback). The concurrent line splits fresh rows by
+  chain between connections that load at the same time.
 - **Keyset pages**: after `ANALYZE`, `transfers.list_recent(chain, 100, before)` on the busiest
   chain: the newest page, and pages that start at a uniformly random existing row. Each is
   timed from the call to the decoded rows, on one connection, after 20 warm-up calls.

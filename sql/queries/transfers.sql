@@ -10,6 +10,13 @@ create temp table if not exists transfers_staging
 -- Empty, unless an earlier batch of the same transaction left its rows.
 delete from transfers_staging;
 
+-- name: copy_direct
+-- The fast path of a batch whose rows are all new (app/store/transfers.py).
+copy transfers (chain_id, block_time, block_number, block_hash, tx_hash, log_index,
+                tx_index, from_address, to_address, value, nonce, gas, gas_price,
+                gas_used, cumulative_gas_used, method_id, function_name, source)
+from stdin (format binary);
+
 -- name: copy_staging
 copy transfers_staging (chain_id, block_time, block_number, block_hash, tx_hash, log_index,
                         tx_index, from_address, to_address, value, nonce, gas, gas_price,
