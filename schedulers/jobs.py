@@ -21,6 +21,8 @@ running, and an interrupted transaction rolls back whole anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.config import Config
@@ -45,6 +48,7 @@ STOP_GRACE_SECONDS = 2.0  # how long a cancelled ingestion job may take to reach
 # chain, so a new leader does not ask the pool for a dozen connections at once.
 TIP_FIRST_SECONDS = 1.0
 TIP_STAGGER_SECONDS = 0.5
+AGAIN_DELAY_SECONDS = 0.2  # see _run_again
 
 
 @dataclass(slots=True)
@@ -55,6 +59,9 @@ class JobState:
     # How long a cancelled ingestion job may take to reach a window's end: the worker sets 0
     # when it lost the lock (another leader may be starting), keeps the default when it stops.
     stop_grace: float = STOP_GRACE_SECONDS
+    # Runs a job again at once (set by :func:`schedule`): a backfill run that ended on its time
+    # limit with gaps left goes on right away instead of idling until its next interval.
+    again: Callable[[str], None] = lambda job_id: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,8 @@ class JobContext:
 @dataclass(frozen=True, slots=True)
 class Job:
     id: str
-    func: Callable[[JobContext], Awaitable[None]]
+    # Returns True when it stopped with work left and should run again at once.
+    func: Callable[[JobContext], Awaitable[bool | None]]
     every: timedelta
     misfire_grace_time: int  # seconds a run may start late before it is skipped
     at_leadership_start: bool = False  # also run as soon as this worker becomes leader
@@ -142,9 +150,14 @@ async def sync_tip(ctx: JobContext, chain_id: int) -> None:
         log.warning("tip incomplete", extra={"chain_id": chain_id, "errors": report.errors[:3]})
 
 
-async def backfill(ctx: JobContext) -> None:
+async def backfill(ctx: JobContext) -> bool:
     """Fill coverage gaps below the tips, newest first, a chunk per chain in turn, for at most
-    TOKENPULSE_BACKFILL_RUN_SECONDS; the next run resumes from the coverage ledger."""
+    TOKENPULSE_BACKFILL_RUN_SECONDS; the next run resumes from the coverage ledger.
+
+    Returns True when the run ended on its time limit (gaps may be left), so the next run
+    starts at once: runs are bounded so that progress is logged and the chains' turns rotate,
+    not to leave the rate budget idle until the next interval.
+    """
     ingestor, settings = ctx.need_ingestor(), ctx.config.settings
     start = ctx.state.backfill_start
     ctx.state.backfill_start += 1
@@ -166,6 +179,9 @@ async def backfill(ctx: JobContext) -> None:
             extra={"inserted": totals.inserted, "calls": totals.upstream_calls}
             | {"runs": totals.calls, "stopped": totals.stopped, "errors": totals.errors[:3]},
         )
+    # A cancelled run raised above; stopped here means the time limit, and errors end a run
+    # early, so only a clean run that used all its time asks for the next one now.
+    return totals.stopped and not totals.errors
 
 
 async def at_window_boundary(
@@ -231,6 +247,7 @@ def plan(config: Config) -> tuple[Job, ...]:
 def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> None:
     """Add every job to a (not yet started) AsyncIOScheduler."""
     now = datetime.now(UTC)
+    ctx.state.again = functools.partial(_run_again, scheduler)
     for job in jobs:
         start = now + timedelta(seconds=job.start_delay)
         first_run = {"next_run_time": start} if job.at_leadership_start else {}
@@ -259,7 +276,7 @@ async def run_job(job: Job, ctx: JobContext) -> None:
             log.warning("job skipped: no longer the leader", extra={"job": job.id})
             return
         started = time.perf_counter()
-        await job.func(ctx)
+        again = await job.func(ctx)
     except asyncio.CancelledError:
         log.info("job cancelled", extra={"job": job.id})
         return
@@ -268,3 +285,17 @@ async def run_job(job: Job, ctx: JobContext) -> None:
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
     log.info("job done", extra={"job": job.id, "duration_ms": duration_ms})
+    if again:
+        ctx.state.again(job.id)
+
+
+def _run_again(scheduler: Any, job_id: str) -> None:
+    # Called from inside the run: APScheduler counts it as running until its task's done
+    # callbacks have run, and would skip a run due before that (max_instances=1). So the
+    # next run is made due a moment later, once this one is no longer counted.
+    def due_now() -> None:
+        # JobLookupError: the scheduler has shut down (leadership ended) and dropped its jobs.
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    asyncio.get_running_loop().call_later(AGAIN_DELAY_SECONDS, due_now)

@@ -39,11 +39,6 @@ def connect_kwargs(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def _check(conn: Connection) -> None:
-    # Runs when a connection is handed out: a dead connection is replaced, not returned.
-    await conn.execute("select 1")
-
-
 def create(settings: Settings, *, dsn: str | None = None, name: str = "tokenpulse") -> Pool:
     """A closed pool; open it with ``await pool.open()`` in the lifespan."""
     return AsyncConnectionPool(
@@ -53,7 +48,11 @@ def create(settings: Settings, *, dsn: str | None = None, name: str = "tokenpuls
         kwargs=connect_kwargs(settings),
         connection_class=psycopg.AsyncConnection[DictRow],
         open=False,
-        check=_check,
+        # Runs when a connection is handed out: a dead one is replaced, not returned. The
+        # pool's own check leaves the connection idle, where a bare "select 1" would leave
+        # it inside a transaction, turning the caller's first conn.transaction() into a
+        # savepoint whose end commits nothing.
+        check=AsyncConnectionPool.check_connection,
         timeout=settings.db_connect_timeout,
         name=name,
     )

@@ -198,3 +198,47 @@ async def test_a_job_past_its_grace_is_cancelled_outright() -> None:
     with pytest.raises(asyncio.CancelledError):
         await job
     assert cancelled.is_set()
+
+
+async def test_a_job_that_stopped_with_work_left_runs_again_at_once() -> None:
+    # A backfill run that used all its time goes on right away, not an interval later.
+    runs: list[int] = []
+    finished = asyncio.Event()
+
+    async def work(ctx: jobs.JobContext) -> bool:
+        runs.append(len(runs))
+        if len(runs) == 3:
+            finished.set()
+        return len(runs) < 3  # work left after the first two runs only
+
+    job = jobs.Job("busy", work, every=timedelta(hours=1), misfire_grace_time=60)
+    scheduler = AsyncIOScheduler()
+    jobs.schedule(
+        scheduler, _context(make_config()), (dataclasses.replace(job, at_leadership_start=True),)
+    )
+    scheduler.start()
+    try:
+        await asyncio.wait_for(finished.wait(), timeout=10)
+        await asyncio.sleep(3 * jobs.AGAIN_DELAY_SECONDS)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert runs == [0, 1, 2]  # and no fourth: the last run had nothing left
+
+
+@pytest.mark.parametrize(
+    ("totals", "again"),
+    [
+        (warm.RunTotals(calls=3, stopped=True), True),  # its time ran out
+        (warm.RunTotals(calls=3, stopped=False), False),  # every gap filled
+        (warm.RunTotals(calls=1, stopped=True, errors=["boom"]), False),  # failed: wait
+    ],
+)
+async def test_the_backfill_job_asks_to_run_again_only_when_its_time_ran_out(
+    monkeypatch: pytest.MonkeyPatch, totals: warm.RunTotals, again: bool
+) -> None:
+    async def fill_gaps(*args: Any, **kwargs: Any) -> warm.RunTotals:
+        return totals
+
+    monkeypatch.setattr(warm, "fill_gaps", fill_gaps)
+    ctx = dataclasses.replace(_context(make_config()), ingestor=cast(Any, object()))
+    assert await jobs.backfill(ctx) is again
