@@ -1,0 +1,34 @@
+"""The pool (app.store.pool): connections handed out checked and idle."""
+
+from __future__ import annotations
+
+from psycopg import pq
+
+from app.store import pool as pool_module
+
+
+async def test_a_connection_is_handed_out_idle_so_its_transaction_is_the_callers(
+    pool: pool_module.Pool,
+) -> None:
+    async with pool.connection() as conn:
+        # A check that left a transaction open would make this block a mere savepoint.
+        assert conn.info.transaction_status is pq.TransactionStatus.IDLE
+        async with conn.transaction():
+            await conn.execute("create table committed_here (n int)")
+        assert conn.info.transaction_status is pq.TransactionStatus.IDLE
+    async with pool.connection() as other:
+        cur = await other.execute("select to_regclass('committed_here') is not null as found")
+        assert (await cur.fetchone()) == {"found": True}
+
+
+async def test_a_dead_connection_is_replaced_not_handed_out(pool: pool_module.Pool) -> None:
+    async with pool.connection() as conn, pool.connection() as killer:
+        cur = await conn.execute("select pg_backend_pid() as pid")
+        row = await cur.fetchone()
+        assert row is not None
+        await conn.commit()  # idle, so the pool takes it back as it is
+        await killer.execute("select pg_terminate_backend(%s)", [row["pid"]])
+    for _ in range(3):  # whichever connection comes out works
+        async with pool.connection() as conn:
+            cur = await conn.execute("select 1 as one")
+            assert (await cur.fetchone()) == {"one": 1}
