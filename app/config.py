@@ -6,6 +6,7 @@ This is the only module that reads ``os.environ``. Every problem is reported as 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -22,9 +23,14 @@ from app.domain import ADDRESS_RE, Chain, Finality, ProviderKind, Token
 from app.errors import ConfigError
 
 ENV_PREFIX = "TOKENPULSE_"
+# An origin as a browser sends it: http(s), a DNS name, IPv4 or bracketed IPv6, a port.
 _ORIGIN = re.compile(
-    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?"
+    r"(?P<scheme>https?)://"
+    r"(?P<host>[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])"
+    r"(:(?P<port>[0-9]{1,5}))?",
+    re.IGNORECASE,
 )
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 DEMO_KEY = "demo-free-key"  # what the embedded simulator accepts; never a real credential
 DEMO_SIMULATOR_URL = "http://127.0.0.1:9545"  # where `tokenpulse demo` serves its simulator
 # Every key the chains file may hold (docs/configuration.md documents each; a test checks).
@@ -102,11 +108,10 @@ class Settings(BaseSettings):
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, value: str) -> str:
-        # "*" or scheme://host[:port] each: a path or a typo must stop the process at start.
-        for origin in (part.strip() for part in value.split(",")):
-            if origin and origin != "*" and not _ORIGIN.fullmatch(origin):
-                raise ValueError(f"{origin!r} is not an origin like https://example.org:8080")
-        return value
+        # "*" or scheme://host[:port] each: a path or a typo must stop the process at start,
+        # not leave a browser refused with no explanation.
+        parts = (part.strip() for part in value.split(","))
+        return ",".join(origin(part) for part in parts if part)
 
     @field_validator("ingest_rpc_chains")
     @classmethod
@@ -150,6 +155,38 @@ class Config:
         if self.settings.database_url is not None:
             keys.append(self.settings.database_url.get_secret_value())
         return tuple(sorted(set(keys), key=len, reverse=True))
+
+
+def origin(text: str) -> str:
+    """``text`` as browsers send it in ``Origin`` (``*`` stays), or ValueError saying why.
+
+    Browsers send the scheme and host in lower case and leave out a default port, and both the
+    CORS middleware and the GraphQL WebSocket check compare with what they send: a configured
+    ``https://App.example.org:443`` is stored as ``https://app.example.org``.
+    """
+    if text == "*":
+        return text
+    found = _ORIGIN.match(text)
+    rest = text[found.end() :] if found else ""
+    if found is not None and rest[:1] in ("/", "?", "#"):
+        raise ValueError(
+            f"{text!r} has {rest!r} after the origin: an origin is scheme://host[:port],"
+            " with no path, not even a trailing /"
+        )
+    if found is None or rest:
+        raise ValueError(f"{text!r} is not an origin like https://example.org:8080 (or *)")
+    scheme, host = found["scheme"].lower(), found["host"].lower()
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{text!r}: {host} is not an IPv6 address") from None
+    port = None if found["port"] is None else int(found["port"])
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"{text!r}: port {port} is not from 1 to 65535")
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 def load(
@@ -205,7 +242,9 @@ def _settings(env: Mapping[str, str], overrides: Mapping[str, Any]) -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "?"
-        raise ConfigError(ENV_PREFIX + name.upper(), error["msg"]) from None
+        # A validator's ValueError reads "Value error, <our message>": keep our message only.
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(ENV_PREFIX + name.upper(), message) from None
 
 
 def _read_chains_file(path: Path | None) -> tuple[Token, list[dict[str, Any]]]:

@@ -92,6 +92,13 @@ def test_bad_port(command: str) -> None:
     assert_one_line(result, "TOKENPULSE_PORT: Input should be a valid integer")
 
 
+@pytest.mark.parametrize("command", [*COMMANDS, "demo", "simulate", "backfill"])
+def test_bad_cors_origin(command: str) -> None:
+    args = [command, "--chain", "1", "--days", "1"] if command == "backfill" else [command]
+    result = invoke(args, **TEST_ENV, TOKENPULSE_CORS_ORIGINS="https://app.example.org/")
+    assert_one_line(result, "TOKENPULSE_CORS_ORIGINS: 'https://app.example.org/' has '/' after")
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_database_url_required(command: str) -> None:
     result = invoke([command], **TEST_ENV)

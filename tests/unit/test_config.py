@@ -13,7 +13,7 @@ from app.errors import ConfigError
 from tests.conftest import TEST_ENV
 
 LEGACY_IDS = [1, 10, 56, 137, 324, 5000, 42161, 43114, 8453, 25]
-TOKEN = {
+TOKEN: dict[str, Any] = {
     "address": "0x85Cb098bdcD3Ca929d2cD18Fc7A2669fF0362242",
     "name": "Bazaars",
     "symbol": "BZR",
@@ -320,3 +320,63 @@ def test_secrets_stay_out_of_repr_and_are_listed() -> None:
     assert "hunter2" not in repr(cfg.settings)
     assert set(cfg.secrets) == {*secrets, dsn}
     assert [len(s) for s in cfg.secrets] == sorted((len(s) for s in cfg.secrets), reverse=True)
+
+
+def cors(value: str) -> tuple[str, ...]:
+    return config.load({**TEST_ENV, "TOKENPULSE_CORS_ORIGINS": value}).settings.cors_origin_list
+
+
+def test_cors_origins_default_is_the_legacy_allow_list() -> None:
+    assert config.load(TEST_ENV).settings.cors_origin_list == (
+        "http://localhost:5173",
+        "http://localhost:3000",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "origins"),
+    [
+        ("*", ("*",)),
+        ("https://app.example.org", ("https://app.example.org",)),
+        (" https://a.example.org , http://localhost:5173 ,", ("https://a.example.org", "http://localhost:5173")),
+        ("http://127.0.0.1:3000", ("http://127.0.0.1:3000",)),
+        ("http://[::1]:8080", ("http://[::1]:8080",)),
+        # As browsers send Origin: lower case, no default port (else nothing would match).
+        ("HTTPS://App.Example.ORG:443", ("https://app.example.org",)),
+        ("http://example.org:80,https://example.org:8443", ("http://example.org", "https://example.org:8443")),
+        ("", ()),
+    ],
+)  # fmt: skip
+def test_cors_origins_accepted_as_browsers_send_them(value: str, origins: tuple[str, ...]) -> None:
+    assert cors(value) == origins
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("https://app.example.org/", "has '/' after the origin"),
+        ("https://app.example.org/path", "has '/path' after the origin"),
+        ("https://app.example.org?x=1", "has '?x=1' after the origin"),
+        ("http://localhost:5173,https://ok.example.org/app", "'https://ok.example.org/app' has"),
+        ("app.example.org", "is not an origin"),
+        ("ftp://files.example.org", "is not an origin"),
+        ("https:/app.example.org", "is not an origin"),
+        ("https://exa mple.org", "is not an origin"),
+        ("https://-bad.example.org", "is not an origin"),
+        ("https://a..example.org", "is not an origin"),
+        ("https://app.example.org:", "is not an origin"),
+        ("https://app.example.org:99999", "port 99999 is not from 1 to 65535"),
+        ("https://app.example.org:0", "port 0 is not from 1 to 65535"),
+        ("http://[1::2::3]:80", "[1::2::3] is not an IPv6 address"),
+        ("null", "is not an origin"),
+        ("http://localhost:5173 http://localhost:3000", "is not an origin"),
+    ],
+)
+def test_bad_cors_origin_names_the_setting(value: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        cors(value)
+    assert setting_of(excinfo) == "TOKENPULSE_CORS_ORIGINS"
+    assert problem in str(excinfo.value)
+    # Our message only, on one line: not pydantic's "Value error, ..." wrapper.
+    assert str(excinfo.value).startswith("TOKENPULSE_CORS_ORIGINS: '")
+    assert "\n" not in str(excinfo.value)
