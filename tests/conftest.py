@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -19,6 +22,30 @@ from app.config import Config
 from app.store import migrate as migrate_module
 from app.store import pool as pool_module
 from tests import pg
+
+_PRIVATE_TEMPROOT = "PYTEST_DEBUG_TEMPROOT"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each session gets a temporary root of its own. pytest makes /tmp/pytest-of-<user>
+    # private (go-rwx) at every session start, which would cut the `postgres` account off
+    # from the data directory of another session's running test server (it PANICs).
+    if os.environ.get(_PRIVATE_TEMPROOT) or config.option.basetemp:
+        return
+    root = tempfile.mkdtemp(prefix="tokenpulse-pytest-")
+    os.chmod(root, 0o711)  # the server account must traverse it
+    os.environ[_PRIVATE_TEMPROOT] = root
+    config.stash[_temproot_key] = root
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    root = config.stash.get(_temproot_key, None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+        os.environ.pop(_PRIVATE_TEMPROOT, None)
+
+
+_temproot_key = pytest.StashKey[str]()
 
 TEST_ENV = {
     "TOKENPULSE_ETHERSCAN_API_KEYS": "test-etherscan-key-1,test-etherscan-key-2",
