@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     ingest_failure_backoff_seconds: float = Field(default=30.0, ge=0)
     ingest_failure_backoff_cap_seconds: float = Field(default=900.0, ge=0)
     ingest_rpc_chains: str | None = None
+    # Upstream token figures (app.ingest.figures) and the validation suite (app.ops.validation).
+    figures_interval_seconds: float = Field(default=900.0, gt=0)
+    figures_window_hours: float = Field(default=24.0, gt=0)
+    validate_hour_utc: int = Field(default=3, ge=0, le=23)
+    validate_threshold: float = Field(default=0.02, ge=0, le=1)
     # The API's response caches (app.ops.transfer_service): how long an entry may be served.
     # Entries are also dropped as soon as the worker announces a batch of their chain.
     cache_ttl_transfers_seconds: float = Field(default=15.0, ge=0)
