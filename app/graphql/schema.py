@@ -22,14 +22,18 @@ from app.graphql.errors import ErrorCodes
 from app.graphql.resolvers import address as address_resolvers
 from app.graphql.resolvers import chains as chain_resolvers
 from app.graphql.resolvers import health as health_resolvers
+from app.graphql.resolvers import holders as holder_resolvers
 from app.graphql.resolvers import search as search_resolvers
+from app.graphql.resolvers import totals as totals_resolvers
 from app.graphql.resolvers import transfers as transfer_resolvers
 from app.graphql.resolvers import transfers_subscription
 from app.graphql.resolvers import warm as warm_resolvers
 from app.graphql.types import transfer_scalars
 from app.graphql.types.chain import Chain
 from app.graphql.types.health import Health
+from app.graphql.types.holder import HolderConnection
 from app.graphql.types.scalars import SCALAR_MAP
+from app.graphql.types.totals import Totals
 from app.graphql.types.transfer import Transfer, TransferBatch, TransferConnection
 from app.graphql.types.transfer_lookups import AddressSummary, SearchResult
 from app.graphql.types.warm import ChainWarmStatus
@@ -71,6 +75,20 @@ class Query:
     search: SearchResult = strawberry.field(
         resolver=search_resolvers.search,
         description="An address, a transaction hash or a block number, looked up in the store.",
+    )
+    holders: HolderConnection = strawberry.field(
+        resolver=holder_resolvers.holders_connection,
+        description=(
+            "Addresses with a positive balance, largest first (then by address, then chain id),"
+            " from balances kept exact by ingestion; a keyset connection."
+        ),
+    )
+    totals: Totals = strawberry.field(
+        resolver=totals_resolvers.totals,
+        description=(
+            "Transfer count, volume, holders and supply per chain and summed, each with its"
+            " accuracy, coverage, source timestamp, upstream figures and staleness."
+        ),
     )
 
 

@@ -25,7 +25,6 @@ figures only where its coverage is complete (one range from ``first_block`` up, 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +45,7 @@ from app.store import transfer_pages
 from app.store.ingest_status import IngestStatus
 from app.store.transfer_pages import StoredTransfer
 from app.store.transfer_sql import Key, Order, PageRequest, TransferFilter
+from app.totals import Accuracy as Accuracy  # re-exported: counts are EXACT or PARTIAL
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,11 +55,6 @@ PAGES, COUNTS, TOTALS, CHAIN_STATE = (
     "transfer_totals",
     "chain_state",
 )
-
-
-class Accuracy(enum.StrEnum):
-    EXACT = "exact"  # the stored rows are the chain's whole history up to its covered head
-    PARTIAL = "partial"  # coverage has gaps or starts after first_block: a lower bound
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,11 @@ strawberry.enum(
 strawberry.enum(
     Accuracy,
     description=(
-        "EXACT: the stored rows are the chains' whole history up to their covered head;"
-        " PARTIAL: coverage has gaps or starts late, so the figure is a lower bound."
+        "How far a figure can be trusted (docs/api.md, Accuracy). VERIFIED: exact, and an"
+        " independent upstream source agrees; EXACT: from the stored transfers, whose coverage"
+        " is the chains' whole history up to their covered head; PARTIAL: coverage has gaps"
+        " or starts late, so the figure is a lower bound; ESTIMATED: an upstream figure"
+        " stands in for ours. Transfer counts and balances are EXACT or PARTIAL."
     ),
 )
 
