@@ -33,6 +33,14 @@ class SchemaMode(enum.StrEnum):
     PORTABLE = "portable"
 
 
+class Figure(enum.StrEnum):
+    """A token figure an upstream reports, stored in ``upstream_figures`` and validated."""
+
+    SUPPLY = "supply"  # total supply, raw units
+    HOLDERS = "holders"  # addresses with a positive balance
+    TRANSFERS = "transfers"  # transfers in a block window (tokentx rows)
+
+
 @dataclass(frozen=True, slots=True)
 class Finality:
     kind: FinalityKind
