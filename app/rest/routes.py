@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from app.rest import address, cache, chains, health, search, totals, transfers
+from app.rest import address, cache, chains, health, holders, search, stats, totals, transfers
 
 
 def routes() -> list[BaseRoute]:
@@ -15,6 +15,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/search", search.endpoint, methods=["GET"], name="api_search"),
         Route("/api/address/{address}", address.endpoint, methods=["GET"], name="api_address"),
         Route("/api/chains", chains.endpoint, methods=["GET"], name="api_chains"),
+        Route("/api/holders", holders.endpoint, methods=["GET"], name="api_holders"),
+        Route("/api/stats", stats.endpoint, methods=["GET"], name="api_stats"),
         Route("/api/totals", totals.endpoint, methods=["GET"], name="api_totals"),
         Route("/api/info", totals.info_endpoint, methods=["GET"], name="api_info"),
     ]

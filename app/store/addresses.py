@@ -1,8 +1,8 @@
 """What the stored transfers say about one address or one block number, per chain.
 
-There is no holder-balance table yet: a balance here is what the stored transfers add up to
-(received minus sent), exact only where the chain's coverage is complete (the caller judges
-that from the coverage ledger).
+Balances, amounts received and sent and transfer counts come from the ``balances`` table
+(app.store.balances), kept by the write path: what the stored transfers add up to, exact
+only where the chain's coverage is complete (the caller judges that from the coverage ledger).
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.store import queries
+from app.store import balances, queries
 from app.store.errors import wrap_exceptions
 from app.store.pool import Connection
-from app.store.transfer_sql import to_bytes
 
 Q = queries.load("transfer_api")
 
@@ -35,17 +34,16 @@ class ChainActivity:
 @wrap_exceptions
 async def list_activity(conn: Connection, address: str) -> list[ChainActivity]:
     """One entry per chain where the address sent or received anything, by chain id."""
-    cur = await conn.execute(Q["address_activity"], {"address": to_bytes(address)})
     return [
         ChainActivity(
-            chain_id=row["chain_id"],
-            received=int(row["received"]),
-            sent=int(row["sent"]),
-            transfers=int(row["transfers"]),
-            first_time=row["first_time"],
-            last_time=row["last_time"],
+            chain_id=item.chain_id,
+            received=item.received,
+            sent=item.sent,
+            transfers=item.transfers,
+            first_time=item.first_time,
+            last_time=item.last_time,
         )
-        for row in await cur.fetchall()
+        for item in await balances.list_address_balances(conn, address)
     ]
 
 

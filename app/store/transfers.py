@@ -1,4 +1,8 @@
-"""Transfers: bulk loads by binary COPY into staging, then an idempotent insert."""
+"""Transfers: bulk loads by binary COPY, idempotent, with the holder balances they move.
+
+Every batch also adds its new rows' deltas to ``balances`` (sql/migrations/0006_balances.sql)
+in the same transaction, so balances always equal what the stored transfers add up to.
+"""
 
 from __future__ import annotations
 
@@ -48,8 +52,48 @@ async def copy_transfers(conn: Connection, transfers: Iterable[Transfer], source
     if not rows:
         return 0
     if await _copy_new(conn, rows):
+        await _lock_chains(conn, rows)
+        await conn.execute(Q["add_balances"], _balance_deltas(rows))
         return len(rows)
     return await _copy_idempotent(conn, rows)
+
+
+async def _lock_chains(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """The batch's chains' coverage lock, before any balance row (see lock_chains)."""
+    chain_ids = sorted({row[0] for row in rows})
+    await conn.execute(Q["lock_chains"], {"chain_ids": chain_ids})
+
+
+def _balance_deltas(rows: Sequence[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Per (chain, address), what the rows add to received, sent and transfers, in key order.
+
+    Summed here rather than in SQL: a batch names far fewer addresses than it has rows (the
+    busy ones recur), so the statement sends and upserts one row per address, and sorting
+    fixes the order in which concurrent writers lock balance rows.
+    """
+    sums: dict[tuple[int, bytes], list[int]] = {}
+    for row in rows:
+        # int, not Decimal: a Decimal sum rounds to the context's 28 digits.
+        chain_id, sender, receiver, value = row[0], row[7], row[8], int(row[9])
+        to = sums.get((chain_id, receiver))
+        if to is None:
+            to = sums[(chain_id, receiver)] = [0, 0, 0]
+        to[0] += value
+        to[2] += 1
+        frm = sums.get((chain_id, sender))
+        if frm is None:
+            frm = sums[(chain_id, sender)] = [0, 0, 0]
+        frm[1] += value
+        if sender != receiver:  # a self-transfer is one transfer of the address
+            frm[2] += 1
+    keys = sorted(sums)
+    return {
+        "chain_ids": [key[0] for key in keys],
+        "addresses": [key[1] for key in keys],
+        "received": [sums[key][0] for key in keys],
+        "sent": [sums[key][1] for key in keys],
+        "transfers": [sums[key][2] for key in keys],
+    }
 
 
 async def _copy_new(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> bool:
@@ -70,12 +114,15 @@ async def _copy_new(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> bool:
 
 
 async def _copy_idempotent(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Staging by COPY, then INSERT ... ON CONFLICT DO NOTHING: new rows only, counted."""
+    """Staging by COPY, then INSERT ... ON CONFLICT DO NOTHING: new rows only, counted, and
+    the balances of exactly those rows moved by the same statement (RETURNING)."""
     await conn.execute(Q["create_staging"])
     await conn.execute(Q["clear_staging"])
     await _copy(conn, Q["copy_staging"], rows)
+    await _lock_chains(conn, rows)
     cur = await conn.execute(Q["insert_from_staging"])
-    return max(0, cur.rowcount)
+    found = await cur.fetchone()
+    return int(found["inserted"]) if found else 0
 
 
 async def _copy(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -26,26 +26,6 @@ limit %(limit)s;
 -- Every stored transfer of one chain: an index-only scan of transfers_chain_block_idx.
 select count(*) as n from transfers where chain_id = %(chain_id)s;
 
--- name: address_activity
--- Per chain, what one address received and sent, and how many transfers it took part in:
--- the two address indexes of migration 0004. A self-transfer counts once and nets to zero.
-select chain_id,
-       sum(received)::numeric(78, 0) as received,
-       sum(sent)::numeric(78, 0) as sent,
-       sum(counted)::bigint as transfers,
-       min(block_time) as first_time,
-       max(block_time) as last_time
-from (
-    select chain_id, value as received, 0::numeric as sent, 1 as counted, block_time
-    from transfers where to_address = %(address)s
-    union all
-    select chain_id, 0::numeric, value, case when to_address = %(address)s then 0 else 1 end,
-           block_time
-    from transfers where from_address = %(address)s
-) as sides
-group by chain_id
-order by chain_id;
-
 -- name: block_activity
 -- Transfers per chain in one block number (every chain has its own block n).
 select c.chain_id, t.n
