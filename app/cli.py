@@ -1,4 +1,5 @@
-"""The ``tokenpulse`` command: migrate, serve, worker, demo, backfill, simulate, version.
+"""The ``tokenpulse`` command: migrate, serve, worker, demo, backfill, validate, simulate,
+version.
 
 Every command loads the configuration first; a ConfigError (or any TokenpulseError that
 escapes a command) is printed as ONE line on stderr and exits with code 2, no traceback.
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -194,6 +197,54 @@ def backfill(
 
     run_until_signalled(main)
     sys.exit(outcome[0] if outcome else tool.EXIT_INTERRUPTED)
+
+
+@cli.command()
+@click.option("--chain", "chain_id", type=int, help="Only this chain id (default: every enabled).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option(
+    "--no-fetch", is_flag=True, help="Use the newest stored upstream figures; call nothing."
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    help="Variance flagged above (default TOKENPULSE_VALIDATE_THRESHOLD, 0.02 = 2 %).",
+)
+def validate(
+    chain_id: int | None, fmt: str, out: Path | None, no_fetch: bool, threshold: float | None
+) -> None:
+    """Compare our transfer counts, holders and supply with the explorers', store the report
+    and raise or resolve alerts. Exit 0: nothing flagged; 1: something flagged; 2: bad
+    configuration or arguments."""
+    config = start()
+    need_database(config.settings)
+    chain_ids = None if chain_id is None else [enabled_chain(config, chain_id).id]
+    from app import validate as tool  # the ingestion stack, only for this command
+
+    outcome = asyncio.run(tool.run(config, chain_ids, fetch=not no_fetch, threshold=threshold))
+    report = outcome.report
+    text = json.dumps(report.to_json(), indent=2) if fmt == "json" else outcome.markdown
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text + "\n", "utf-8")
+    flagged = len(report.flagged)
+    click.echo(
+        f"validation report {outcome.report_id}: {flagged} of {len(report.comparisons)}"
+        " comparisons flagged",
+        err=True,
+    )
+    sys.exit(tool.EXIT_FLAGGED if flagged else tool.EXIT_CLEAN)
 
 
 def start(*, demo: bool = False) -> Config:

@@ -31,13 +31,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.config import Config
 from app.domain import Chain
 from app.errors import TokenpulseError
+from app.ingest import figures as token_figures
 from app.ingest import warm
 from app.ingest.runtime import Ingestor
+from app.ops import validation_runner
 from app.store import chains, ingest_status, workers
 from app.store import pool as store_pool
 
@@ -92,8 +95,11 @@ class Job:
     at_leadership_start: bool = False  # also run as soon as this worker becomes leader
     jitter: float | None = None  # each run starts up to this many seconds late, at random
     start_delay: float = 0.0  # seconds after leadership start of that first run
+    hour_utc: int | None = None  # a daily job at this hour (UTC, minute 0) instead of `every`
 
     def trigger(self) -> Any:
+        if self.hour_utc is not None:
+            return CronTrigger(hour=self.hour_utc, minute=0, timezone=UTC)
         # A fresh trigger per schedule: IntervalTrigger anchors on its creation time.
         seconds = self.every.total_seconds()
         return IntervalTrigger(seconds=seconds, timezone=UTC, jitter=self.jitter or None)
@@ -207,6 +213,46 @@ async def at_window_boundary(
         raise
 
 
+async def fetch_figures(ctx: JobContext) -> None:
+    """Append every enabled chain's upstream supply, holder count and window transfer count
+    (failed attempts too) to upstream_figures: the last-known-good values and the
+    validation suite's upstream side."""
+    attempts = await token_figures.fetch_all(ctx.need_ingestor())
+    failed = sum(not attempt.ok for attempt in attempts)
+    log.info("token figures fetched", extra={"attempts": len(attempts), "failed": failed})
+
+
+async def validate_nightly(ctx: JobContext) -> None:
+    """Fresh figures, then the validation report (stored, alerts raised or resolved)."""
+    await token_figures.fetch_all(ctx.need_ingestor())
+    outcome = await validation_runner.run(ctx.pool, ctx.config, origin="nightly")
+    flagged = len(outcome.report.flagged)
+    log.log(logging.WARNING if flagged else logging.INFO, "nightly validation",
+            extra={"report_id": outcome.report_id, "flagged": flagged})  # fmt: skip
+
+
+def figure_jobs(config: Config) -> tuple[Job, ...]:
+    """token_figures (every TOKENPULSE_FIGURES_INTERVAL_SECONDS, first a minute after the
+    tips start) and validate_nightly (daily at TOKENPULSE_VALIDATE_HOUR_UTC)."""
+    interval = config.settings.figures_interval_seconds
+    fetch = Job(
+        "token_figures",
+        fetch_figures,
+        every=timedelta(seconds=interval),
+        misfire_grace_time=max(1, round(interval)),
+        at_leadership_start=True,
+        start_delay=60.0,
+    )
+    nightly = Job(
+        "validate_nightly",
+        validate_nightly,
+        every=timedelta(days=1),
+        misfire_grace_time=3600,  # a leader elected late in that hour still runs it
+        hour_utc=config.settings.validate_hour_utc,
+    )
+    return fetch, nightly
+
+
 def tip_job(chain: Chain, config: Config, index: int = 0) -> Job:
     interval = config.settings.ingest_interval_seconds
 
@@ -239,9 +285,10 @@ def backfill_job(config: Config) -> Job:
 
 
 def plan(config: Config) -> tuple[Job, ...]:
-    """Every job of a leader: the JOBS table, a tip job per enabled chain, the backfill job."""
+    """Every job of a leader: the JOBS table, a tip job per enabled chain, the backfill job,
+    the upstream figures job and the nightly validation."""
     tips = tuple(tip_job(chain, config, i) for i, chain in enumerate(config.enabled_chains))
-    return (*JOBS, *tips, backfill_job(config)) if tips else JOBS
+    return (*JOBS, *tips, backfill_job(config), *figure_jobs(config)) if tips else JOBS
 
 
 def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> None:

@@ -51,10 +51,13 @@ class Ingestor:
         pool: Pool,
         http: wiring_module.Closable,
         sources: dict[int, Source],
+        wiring: wiring_module.Wiring | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
         self.sources = sources
+        # The gateways (rate budget, breakers) for other callers: app.ingest.figures.
+        self.wiring = wiring
         self._http = http
         self._sizers: dict[tuple[int, upstreams.Priority], WindowSizer] = {}
         self._tails: Tails = {}  # last reads of window-ending blocks, see app.ingest.windows
@@ -73,8 +76,8 @@ class Ingestor:
         # Coverage rows reference chains: make sure the configured ones are there.
         async with store_pool.transaction(pool) as conn:
             await chains.upsert_chains(conn, config.chains)
-        http, _, sources = wiring_module.build(config, ledger or StoreLedger(pool), transport)
-        return cls(config, pool, http, sources)
+        http, wiring, sources = wiring_module.build(config, ledger or StoreLedger(pool), transport)
+        return cls(config, pool, http, sources, wiring)
 
     async def close(self) -> None:
         await self._http.aclose()

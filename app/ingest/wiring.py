@@ -77,8 +77,16 @@ class Wiring:
                     f"chain {chain.id} takes its logs from JSON-RPC but has no rpc_url"
                 )
             return rpc
-        if chain.base_url is None:
+        client = self.envelope(chain)
+        if client is None:
             raise ValueError(f"chain {chain.id} has no base_url")
+        return EnvelopeSource(chain.provider.value, client, rpc)
+
+    def envelope(self, chain: Chain) -> upstreams.EtherscanClient | upstreams.ExplorerClient | None:
+        """The chain's explorer API client on its provider's shared gateway (None for rpc
+        chains and when no base_url is configured)."""
+        if chain.provider is ProviderKind.RPC or chain.base_url is None:
+            return None
         kind = chain.provider.value
         gateway = self.gateway(kind, kind, chain.api_keys)
         client_type = (
@@ -86,10 +94,9 @@ class Wiring:
             if chain.provider is ProviderKind.ETHERSCAN
             else upstreams.ExplorerClient
         )
-        client = client_type(
+        return client_type(
             gateway, base_url=chain.base_url, chain_id=chain.id, token=chain.token_address
         )
-        return EnvelopeSource(kind, client, rpc)
 
 
 def build(

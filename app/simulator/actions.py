@@ -142,7 +142,7 @@ def tokentx(
 def tokensupply(sim: Simulator, chain_id: int, q: Query) -> Reply:
     contract = (q.get("contractaddress") or "").lower()
     supply = sim.world.supply(chain_id) if contract == sim.world.token.address else 0
-    return ok(str(supply))
+    return ok(str(sim.reported("supply", chain_id, supply)))
 
 
 def tokenbalance(sim: Simulator, chain_id: int, q: Query) -> Reply:

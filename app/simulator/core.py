@@ -8,7 +8,7 @@ Tests drive it directly (``sim.faults.add(...)``, ``sim.reorg(...)``, ``sim.trut
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +34,10 @@ class Options:
     price_per_minute: int = 30  # CoinGecko Demo / CMC Basic pacing, per key or client
     dexscreener_per_minute: int = 300
     cronos_per_second: int = 5  # explorer API (historic Cronoscan figure)
+    # Disagreement on purpose, for the validation suite: the supply and holder count the
+    # explorers and nodes *report* are off by a fraction (0.05: 5 % high, -0.01: 1 % low).
+    # Keys: "supply", "holders", or "supply:137" for one chain (which wins). Truth is unskewed.
+    skews: dict[str, float] = field(default_factory=dict)
 
 
 class Simulator:
@@ -71,6 +75,12 @@ class Simulator:
     def add_key(self, key: str, spec: KeySpec | str = "free") -> KeySpec:
         self.keys[key] = spec if isinstance(spec, KeySpec) else KeySpec.make(spec)
         return self.keys[key]
+
+    def reported(self, figure: str, chain_id: int, value: int) -> int:
+        """``value`` as the upstreams report it: skewed by ``options.skews`` (see Options)."""
+        skews = self.options.skews
+        fraction = skews.get(f"{figure}:{chain_id}", skews.get(figure, 0.0))
+        return max(0, round(value * (1 + fraction))) if fraction else value
 
     def reorg(self, chain_id: int, depth: int) -> dict[str, Any]:
         """Replace a chain's top ``depth`` blocks; returns the fork point and old/new hashes."""

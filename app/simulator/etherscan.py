@@ -162,7 +162,7 @@ def _holder_list(sim: Simulator, chain_id: int, q: Query, spec: KeySpec) -> Repl
 def _holder_count(sim: Simulator, chain_id: int, q: Query, spec: KeySpec) -> Reply:
     contract = (q.get("contractaddress") or "").lower()
     count = sim.world.holder_count(chain_id) if contract == sim.world.token.address else 0
-    return ok(str(count))
+    return ok(str(sim.reported("holders", chain_id, count)))
 
 
 def _tokeninfo(sim: Simulator, chain_id: int, q: Query, spec: KeySpec) -> Reply:
@@ -178,7 +178,7 @@ def _tokeninfo(sim: Simulator, chain_id: int, q: Query, spec: KeySpec) -> Reply:
         "symbol": token.symbol,
         "divisor": str(token.decimals),
         "tokenType": "ERC20",
-        "totalSupply": str(sim.world.supply(chain_id)),
+        "totalSupply": str(sim.reported("supply", chain_id, sim.world.supply(chain_id))),
         "blueCheckmark": "false",
         "description": "",
         "website": "",

@@ -1,5 +1,6 @@
 """JSON-RPC per chain at ``POST /rpc/{chainId}``, single requests and batches (upstreams.md §3).
 
+``eth_call`` answers the token's ``totalSupply()`` and ``balanceOf(address)``.
 Each chain answers with a provider personality (``personalities.py``): Cronos is an Ethermint
 node (2,000-block distance, 10,000 results, safe/finalized = latest), others answer like
 Infura, Alchemy, QuickNode, Nethermind or zkSync. ``Options.rpc_personalities`` and
@@ -22,6 +23,10 @@ from app.simulator.world import Log
 
 if TYPE_CHECKING:
     from app.simulator.core import Simulator
+
+
+TOTAL_SUPPLY = "0x18160ddd"  # ERC-20 selectors eth_call answers
+BALANCE_OF = "0x70a08231"
 
 
 class RpcError(Exception):
@@ -107,6 +112,8 @@ def _call(sim: Simulator, chain_id: int, method: str, params: list[Any]) -> Any:
         return _block(sim, chain_id, params)
     if method == "eth_getLogs":
         return _logs(sim, chain_id, params)
+    if method == "eth_call":
+        return _eth_call(sim, chain_id, params)
     raise RpcError(Refusal(-32601, f"the method {method} does not exist/is not available"))
 
 
@@ -118,6 +125,25 @@ def _block(sim: Simulator, chain_id: int, params: list[Any]) -> Any:
         return None
     full = bool(params[1]) if len(params) > 1 else False
     return rows.rpc_block(sim.world, chain_id, sim.world.block(chain_id, number), full)
+
+
+def _eth_call(sim: Simulator, chain_id: int, params: list[Any]) -> str:
+    """The token's ``totalSupply()`` and ``balanceOf(address)`` at the head; other calls
+    revert, as a contract without that function would."""
+    call = params[0] if params and isinstance(params[0], dict) else None
+    if call is None:
+        raise RpcError(Refusal(-32602, "missing value for required argument 0"))
+    to, data = str(call.get("to") or "").lower(), str(call.get("data") or call.get("input") or "")
+    if to != sim.world.token.address:
+        return "0x"  # no code at that address: an empty answer, as nodes give
+    selector = data[:10].lower()
+    if selector == TOTAL_SUPPLY and len(data) == 10:
+        value = sim.reported("supply", chain_id, sim.world.supply(chain_id))
+    elif selector == BALANCE_OF and len(data) == 74:
+        value = sim.world.balance_of(chain_id, "0x" + data[-40:].lower())
+    else:
+        raise RpcError(Refusal(3, "execution reverted"))
+    return "0x" + format(value, "064x")
 
 
 def _resolve(sim: Simulator, chain_id: int, tag: str) -> int:

@@ -37,6 +37,7 @@ from app.upstreams._keys import BackoffReason, KeyPool, KeyStatus
 from app.upstreams._limiter import Limiter, PriorityGate
 from app.upstreams._redact import redact
 from app.upstreams._resilience import BreakerPolicy, Breakers, BreakerState, RetryPolicy
+from app.upstreams.errors import NotOnPlan
 from app.upstreams.etherscan import EtherscanClient
 from app.upstreams.explorer import ExplorerClient
 from app.upstreams.rpc import RpcCall, RpcClient
@@ -57,6 +58,7 @@ __all__ = [
     "KeyRate",
     "KeyStatus",
     "Limiter",
+    "NotOnPlan",
     "Outcome",
     "Priority",
     "PriorityGate",

@@ -1,5 +1,6 @@
 """What Etherscan V2 and Blockscout-compatible explorers share: the ``{status, message,
-result}`` envelope, ``module``/``action`` GET requests with ``apikey``, getLogs and tokentx.
+result}`` envelope, ``module``/``action`` GET requests with ``apikey``, getLogs, tokentx and
+tokensupply.
 
 The key is added per request from the key pool, never stored in a URL the client keeps.
 Converting a result (parsing) happens inside the gateway's interpretation step, so a
@@ -22,7 +23,7 @@ from app.upstreams._classify import Classified, Outcome, classify_envelope
 from app.upstreams._gateway import Gateway
 from app.upstreams.errors import RangeTooLarge
 from app.upstreams.logs import LogQuery, ParsedLog, parse_logs
-from app.upstreams.parse import ParsedBatch, ParseError
+from app.upstreams.parse import ParsedBatch, ParseError, decimal_quantity
 from app.upstreams.tokentx import TokenTransferRow, TokenTxQuery, parse_token_transfers
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,11 @@ class EnvelopeClient:
             priority,
         )
         return log_rejections(batch, self.gateway.name, "account/tokentx", self.chain_id)
+
+    async def token_supply(self, *, priority: Priority = Priority.RECONCILIATION) -> int:
+        """stats/tokensupply: total supply in raw units (Etherscan and Blockscout alike)."""
+        params = {"module": "stats", "action": "tokensupply", "contractaddress": self.token}
+        return await self.fetch("stats/tokensupply", params, decimal_quantity, priority)
 
     async def block_by_time(
         self,

@@ -38,8 +38,8 @@ from app.upstreams.errors import (
     RangeTooLarge,
     RateLimited,
     UpstreamError,
-    UpstreamRefused,
     UpstreamUnavailable,
+    refused,
 )
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class Gateway:
             )
         if outcome is Outcome.PERMANENT:
             if not result.key_problem or len(self.keys.keys) == 1:
-                raise UpstreamRefused(result.reason, provider=self.name, endpoint=endpoint)
+                raise refused(result.reason, provider=self.name, endpoint=endpoint)
             self._log(logging.ERROR, "upstream refused key", endpoint, key, result)
             self.keys.back_off(key, INVALID_KEY_BACKOFF, BackoffReason.INVALID)
         elif outcome is Outcome.QUOTA_EXHAUSTED:
@@ -190,5 +190,5 @@ class Gateway:
         elif last is not None and last.outcome is Outcome.QUOTA_EXHAUSTED:
             kind = QuotaExhausted
         elif last is not None and last.outcome is Outcome.PERMANENT:
-            kind = UpstreamRefused
+            return refused(message, provider=self.name, endpoint=endpoint)
         return kind(message, provider=self.name, endpoint=endpoint)

@@ -5,7 +5,9 @@
         ├── RateLimited          code=upstream_rate_limited     still limited after retries
         ├── QuotaExhausted       code=upstream_quota_exhausted  every key used up for today
         ├── UpstreamRefused      code=upstream_refused          permanent: bad key, paid chain,
-        │                                                       PRO endpoint, bad chainid
+        │   │                                                   PRO endpoint, bad chainid
+        │   └── NotOnPlan        code=upstream_not_on_plan      the key's plan lacks this endpoint
+        │                                                       or chain (PRO, paid chain)
         ├── RangeTooLarge        code=upstream_range_too_large  split the range and ask again
         └── UpstreamUnavailable  code=upstream_unavailable      (503) transient after retries
             └── CircuitOpen      code=upstream_circuit_open     (503) breaker open, no call
@@ -16,6 +18,8 @@ Messages are built from redacted text only (see app.upstreams._redact): never a 
 """
 
 from __future__ import annotations
+
+import re
 
 from app.errors import TokenpulseError
 
@@ -52,6 +56,24 @@ class UpstreamRefused(UpstreamError):
     """The upstream refused the request permanently; retrying cannot help."""
 
     code = "upstream_refused"
+
+
+class NotOnPlan(UpstreamRefused):
+    """The key's plan does not include this endpoint or chain (a PRO endpoint, a paid chain)."""
+
+    code = "upstream_not_on_plan"
+
+
+_PLAN_REFUSAL = re.compile(
+    r"api pro endpoint|upgrade to api pro|free api access is not supported", re.IGNORECASE
+)
+
+
+def refused(reason: str, *, provider: str = "", endpoint: str = "") -> UpstreamRefused:
+    """The refusal error for ``reason``: NotOnPlan when the plan is what stands in the way, so
+    callers can tell "not available to us" from "broken" without reading the sentence."""
+    kind = NotOnPlan if _PLAN_REFUSAL.search(reason) else UpstreamRefused
+    return kind(reason, provider=provider, endpoint=endpoint)
 
 
 class RangeTooLarge(UpstreamError):

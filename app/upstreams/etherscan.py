@@ -1,7 +1,7 @@
 """Etherscan API V2: one host for every chain, ``chainid`` always in the query string.
 
-Endpoints (upstreams.md §1.4): logs/getLogs and account/tokentx (from EnvelopeClient),
-stats/tokensupply, token/tokenholdercount (PRO), proxy/eth_blockNumber,
+Endpoints (upstreams.md §1.4): logs/getLogs, account/tokentx and stats/tokensupply (from
+EnvelopeClient), token/tokenholdercount (PRO), proxy/eth_blockNumber,
 proxy/eth_getBlockByNumber and block/getblocknobytime.
 """
 
@@ -30,11 +30,6 @@ class EtherscanClient(EnvelopeClient):
     def chain_params(self) -> dict[str, str]:
         # In the query string, never a POST body: V2 ignores a chainid sent in the body.
         return {"chainid": str(self.chain_id)}
-
-    async def token_supply(self, *, priority: Priority = Priority.RECONCILIATION) -> int:
-        """Total supply in raw units."""
-        params = {"module": "stats", "action": "tokensupply", "contractaddress": self.token}
-        return await self.fetch("stats/tokensupply", params, decimal_quantity, priority)
 
     async def holder_count(self, *, priority: Priority = Priority.HOLDERS) -> int:
         """Holder count; a PRO endpoint (Free/Lite keys get UpstreamRefused)."""

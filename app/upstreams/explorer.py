@@ -1,8 +1,10 @@
 """Blockscout/Etherscan-compatible explorers (Cronos): the Etherscan envelope, no chainid.
 
-getLogs, tokentx and getblocknobytime come from EnvelopeClient. The head comes from
-``block/eth_block_number`` (what the legacy Cronos code called), JSON-RPC shaped like
-Etherscan's proxy module.
+getLogs, tokentx, tokensupply and getblocknobytime come from EnvelopeClient. The head comes
+from ``block/eth_block_number`` (what the legacy Cronos code called), JSON-RPC shaped like
+Etherscan's proxy module. There is no holder count: Blockscout's Etherscan-compatible API has
+none (the legacy showed 0 for Cronos, which must not happen again), so callers record it as
+not offered.
 """
 
 from __future__ import annotations

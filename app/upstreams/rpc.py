@@ -1,4 +1,5 @@
-"""Plain JSON-RPC: eth_chainId, eth_blockNumber, eth_getBlockByNumber, eth_getLogs, batches.
+"""Plain JSON-RPC: eth_chainId, eth_blockNumber, eth_getBlockByNumber, eth_getLogs, eth_call
+(totalSupply), batches.
 
 The endpoint URL plays the part of the API key: it often embeds one (Infura, Alchemy), so it
 is held as an :class:`~app.upstreams._budget.ApiKey` secret, paced and fingerprinted like one,
@@ -30,6 +31,16 @@ from app.upstreams.parse import BlockHeader, ParsedBatch, hex_quantity, parse_bl
 
 T = TypeVar("T")
 _RETRY_WHOLE_BATCH = (Outcome.RATE_LIMITED, Outcome.QUOTA_EXHAUSTED, Outcome.TRANSIENT)
+
+
+TOTAL_SUPPLY = "0x18160ddd"  # the selector of ERC-20 totalSupply()
+
+
+def uint256_result(payload: object) -> int:
+    """An eth_call answer holding one uint256 (32 bytes, hex)."""
+    if not isinstance(payload, str) or len(payload) != 66:
+        raise ValueError(f"expected a 32-byte uint256, got {payload!r:.80}")
+    return hex_quantity(payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +98,11 @@ class RpcClient:
     ) -> BlockHeader | None:
         call = RpcCall("eth_getBlockByNumber", [block_tag(tag), False])
         return await self.request(call, parse_block, priority)
+
+    async def total_supply(self, *, priority: Priority = Priority.RECONCILIATION) -> int:
+        """The token's ``totalSupply()`` at the latest block (eth_call), raw units."""
+        call = RpcCall("eth_call", [{"to": self.token, "data": TOTAL_SUPPLY}, "latest"])
+        return await self.request(call, uint256_result, priority)
 
     async def get_logs(
         self, from_block: int, to_block: int, *, priority: Priority = Priority.BACKFILL

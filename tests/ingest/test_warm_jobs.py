@@ -43,7 +43,9 @@ def test_plan_has_a_tip_job_per_enabled_chain_and_a_backfill_job() -> None:
     scheduled = {job.id: job for job in scheduler.get_jobs()}
     tips = {f"tip:{chain.id}" for chain in config.enabled_chains}
     assert len(tips) == 9
-    assert set(scheduled) == {"sync_chains", "prune_heartbeats", "backfill", *tips}
+    assert set(scheduled) == {
+        "sync_chains", "prune_heartbeats", "backfill", "token_figures", "validate_nightly", *tips,
+    }  # fmt: skip
     for name in tips:
         job = scheduled[name]
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 20)
