@@ -40,9 +40,15 @@ async def test_newest_good_value_is_fresh(db: Connection) -> None:
     )
     found = by_key(await figures.latest_good(db))
     supply = found[(1, Figure.SUPPLY)]
-    assert (supply.value, supply.stale, supply.last_ok, supply.last_error) == (120, False, True, None)
+    assert (supply.value, supply.stale, supply.last_ok, supply.last_error) == (
+        120,
+        False,
+        True,
+        None,
+    )
     assert supply.fetched_at == supply.last_attempt_at
-    assert supply.age_seconds is not None and 0 <= supply.age_seconds < 60
+    assert supply.age_seconds is not None
+    assert 0 <= supply.age_seconds < 60
     window = found[(1, Figure.TRANSFERS)]
     assert (window.value, window.block_lo, window.block_hi) == (7, 10, 20)
     assert set(found) == {(1, Figure.SUPPLY), (1, Figure.TRANSFERS)}  # never attempted: absent
@@ -56,9 +62,12 @@ async def test_failed_attempt_keeps_the_last_good_value_marked_stale(db: Connect
     )
     holders = by_key(await figures.latest_good(db))[(137, Figure.HOLDERS)]
     assert holders.value == 5000  # never 0, never None
-    assert holders.stale and not holders.last_ok
-    assert holders.last_error == "upstream_unavailable" and holders.last_detail == "503"
-    assert holders.fetched_at is not None and holders.fetched_at < holders.last_attempt_at
+    assert holders.stale
+    assert not holders.last_ok
+    assert holders.last_error == "upstream_unavailable"
+    assert holders.last_detail == "503"
+    assert holders.fetched_at is not None
+    assert holders.fetched_at < holders.last_attempt_at
     # A later success makes it fresh again.
     await append(db, FigureAttempt(137, Figure.HOLDERS, "etherscan", value=5001))
     holders = by_key(await figures.latest_good(db))[(137, Figure.HOLDERS)]
@@ -66,13 +75,14 @@ async def test_failed_attempt_keeps_the_last_good_value_marked_stale(db: Connect
 
 
 async def test_never_good_is_unavailable_not_zero(db: Connection) -> None:
-    await append(
-        db, FigureAttempt(1, Figure.HOLDERS, "etherscan", error="upstream_not_on_plan")
-    )
+    await append(db, FigureAttempt(1, Figure.HOLDERS, "etherscan", error="upstream_not_on_plan"))
     holders = by_key(await figures.latest_good(db, chain_id=1))[(1, Figure.HOLDERS)]
-    assert holders.value is None and not holders.available
-    assert holders.fetched_at is None and holders.age_seconds is None
-    assert holders.stale and holders.last_error == "upstream_not_on_plan"
+    assert holders.value is None
+    assert not holders.available
+    assert holders.fetched_at is None
+    assert holders.age_seconds is None
+    assert holders.stale
+    assert holders.last_error == "upstream_not_on_plan"
     assert holders.source == "etherscan"
     rows = await figures.list_recent(db, 1, Figure.HOLDERS)
     assert [(r["ok"], r["value"]) for r in rows] == [(False, None)]
@@ -114,16 +124,20 @@ async def test_alerts_are_deduplicated_while_open_and_reopen_after_resolve(
 
     first, created = await raise_it("5 %")
     again, created_again = await raise_it("6 %")
-    assert created and not created_again and again == first
+    assert created
+    assert not created_again
+    assert again == first
     [alert] = await alerts.list_open(db)
     assert (alert.id, alert.message, alert.occurrences) == (first, "6 %", 2)
-    assert alert.severity is alerts.Severity.WARNING and alert.details == {"variance": 0.05}
+    assert alert.severity is alerts.Severity.WARNING
+    assert alert.details == {"variance": 0.05}
     async with db.transaction():
         assert await alerts.resolve(db, "k:1") == first
         assert await alerts.resolve(db, "k:1") is None
     assert await alerts.list_open(db) == []
     reopened, created = await raise_it("7 %")
-    assert created and reopened != first
+    assert created
+    assert reopened != first
     assert [a.id for a in await alerts.list_open(db, "validation_variance")] == [reopened]
     assert await alerts.list_open(db, "other") == []
 
