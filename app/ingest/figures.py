@@ -71,9 +71,12 @@ async def fetch_all(
     ingestor: Ingestor, chain_ids: Sequence[int] | None = None
 ) -> list[FigureAttempt]:
     """Fetch and append every figure of the enabled chains (or of ``chain_ids``), chains side
-    by side (the gateways pace them); returns the attempts appended."""
+    by side (the gateways pace them), then prune history past its keep; returns the attempts
+    appended."""
     chains = [c for c in ingestor.config.enabled_chains if chain_ids is None or c.id in chain_ids]
     done = await asyncio.gather(*(fetch_chain(ingestor, chain) for chain in chains))
+    async with store_pool.transaction(ingestor.pool) as conn:
+        await figures.prune(conn)
     return [attempt for attempts in done for attempt in attempts]
 
 

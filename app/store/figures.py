@@ -23,6 +23,7 @@ from app.store.pool import Connection
 
 Q = queries.load("figures")
 DETAIL_MAX = 500  # characters of the upstream's sentence kept with a failed attempt
+KEEP_DAYS = 90  # history kept by prune (the token_figures job prunes after each run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,14 @@ async def count_transfers(conn: Connection, chain_id: int, block_lo: int, block_
     cur = await conn.execute(Q["count_transfers"], params)
     row = await cur.fetchone()
     return int(row["n"]) if row else 0
+
+
+@wrap_exceptions
+async def prune(conn: Connection, keep_days: int = KEEP_DAYS) -> int:
+    """Delete history older than ``keep_days``, keeping what latest_good needs; returns the
+    rows deleted."""
+    cur = await conn.execute(Q["prune"], {"keep_days": keep_days})
+    return cur.rowcount
 
 
 def _figure(row: dict[str, Any], max_age_seconds: float | None) -> UpstreamFigure:

@@ -54,3 +54,19 @@ limit %(limit)s;
 select count(*) as n
 from transfers
 where chain_id = %(chain_id)s and block_number between %(block_lo)s and %(block_hi)s;
+
+-- name: prune
+-- History older than keep_days goes, except what latest_good reads: the newest attempt and the
+-- newest good value of each (chain, figure) stay however old they are.
+delete from upstream_figures f
+where f.fetched_at < clock_timestamp() - make_interval(days => %(keep_days)s)
+  and exists (
+      select 1 from upstream_figures n
+      where n.chain_id = f.chain_id and n.figure = f.figure
+        and (n.fetched_at, n.id) > (f.fetched_at, f.id)
+  )
+  and (not f.ok or exists (
+      select 1 from upstream_figures g
+      where g.chain_id = f.chain_id and g.figure = f.figure and g.ok
+        and (g.fetched_at, g.id) > (f.fetched_at, f.id)
+  ));

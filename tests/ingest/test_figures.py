@@ -117,6 +117,28 @@ async def test_an_outage_keeps_the_last_good_values_marked_stale(
     assert [row["ok"] for row in history] == [False, True]
 
 
+async def test_keys_never_reach_the_store_the_report_or_the_logs(
+    database_url: str, pool: Pool, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "tp-unknown-secret-key-0123456789"
+    config = only(sim_config(database_url, TOKENPULSE_ETHERSCAN_API_KEYS=secret), POLYGON)
+    sim.faults.add("timeout", service="etherscan", endpoint="stats/tokensupply", seconds=0.01)
+    async with opened(config, pool, sim) as ingestor:
+        got = by_figure(await fetcher.fetch_all(ingestor), POLYGON)
+    assert all(not attempt.ok for attempt in got.values())
+    outcome = await validation_runner.run(pool, config, origin="cli")
+    async with pool.connection() as conn:
+        cur = await conn.execute("select detail from upstream_figures")
+        details = [row["detail"] for row in await cur.fetchall()]
+        cur = await conn.execute("select report::text as r, markdown from validation_reports")
+        reports = await cur.fetchall()
+    assert any("Invalid API Key" in (d or "") for d in details)
+    stored = " ".join([*(d or "" for d in details), reports[0]["r"], reports[0]["markdown"]])
+    assert secret not in stored
+    assert secret not in outcome.markdown
+    assert secret not in caplog.text
+
+
 async def backfilled(config: Config, pool: Pool, sim: Simulator, chain_id: int) -> Ingestor:
     async with opened(config, pool, sim) as ingestor:
         chain = next(c for c in config.chains if c.id == chain_id)

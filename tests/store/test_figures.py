@@ -155,3 +155,23 @@ async def test_validation_reports_round_trip(db: Connection) -> None:
         report_id, {"flagged": 1}, "# r", 1,
     )  # fmt: skip
     assert [r["id"] for r in await validation.list_recent(db)] == [report_id]
+
+
+async def test_prune_keeps_what_latest_good_reads(db: Connection) -> None:
+    await append(
+        db,
+        FigureAttempt(1, Figure.SUPPLY, "etherscan", value=1),  # old, superseded: goes
+        FigureAttempt(1, Figure.SUPPLY, "etherscan", value=2),  # newest good: stays
+        FigureAttempt(1, Figure.SUPPLY, "etherscan", error="upstream_unavailable"),  # newest
+        FigureAttempt(1, Figure.HOLDERS, "etherscan", error="upstream_not_on_plan"),  # goes
+        FigureAttempt(1, Figure.HOLDERS, "etherscan", error="upstream_not_on_plan"),  # newest
+    )
+    before = by_key(await figures.latest_good(db))
+    async with db.transaction():
+        await db.execute("update upstream_figures set fetched_at = fetched_at - interval '91 days'")
+        assert await figures.prune(db) == 2
+        assert await figures.prune(db, keep_days=365) == 0
+    after = by_key(await figures.latest_good(db))
+    assert {k: (f.value, f.last_error) for k, f in after.items()} == {
+        k: (f.value, f.last_error) for k, f in before.items()
+    }
