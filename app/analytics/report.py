@@ -1,0 +1,109 @@
+"""One analytics answer, typed: :func:`analyze` turns a window's inputs into :class:`Analytics`.
+
+The GraphQL resolver maps :class:`Analytics` onto its types; app.analytics.legacy renders it
+in the legacy REST shape. Both therefore show the same numbers.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from app.analytics import anomalies, breakdowns, forecast, metrics, ranges, series
+from app.analytics.inputs import AddressActivity, AnalyticsInputs, DayBucket, LargeTransfer
+
+MIN_HORIZON, MAX_HORIZON = 3, 7
+
+
+class SeriesName(enum.StrEnum):
+    TRANSFERS = "transfers"
+    VOLUME = "volume"  # in tokens
+    ADDRESSES = "addresses"  # active addresses per day
+
+
+FORECAST_SERIES = (SeriesName.TRANSFERS, SeriesName.VOLUME)
+_COUNTS = (SeriesName.TRANSFERS, SeriesName.ADDRESSES)
+
+
+@dataclass(frozen=True, slots=True)
+class Analytics:
+    window: ranges.Window
+    days: tuple[DayBucket, ...]  # zero-filled, oldest first (legacy dailyData)
+    metrics: metrics.Metrics
+    forecasts: Mapping[SeriesName, forecast.Forecast]  # transfers and volume
+    anomalies: Mapping[SeriesName, tuple[anomalies.Anomaly, ...]]  # index: into ``days``
+    chains: tuple[breakdowns.ChainShare, ...]
+    top_addresses: tuple[AddressActivity, ...]
+    whales: tuple[LargeTransfer, ...]
+    newest_transfer_at: datetime | None
+    decimals: int
+
+
+def horizon(days: int) -> int:
+    """Days forecast: ceil(days / 4) clamped to 3..7 (legacy: 7d → 3, 30d and 90d → 7)."""
+    return min(max(math.ceil(days / 4), MIN_HORIZON), MAX_HORIZON)
+
+
+def analyze(inputs: AnalyticsInputs, window: ranges.Window) -> Analytics:
+    start = window.period.start if window.period else None
+    days = series.fill(inputs.days, start, window.end)
+    span = series.history(days, window.today)
+    values = {name: _values(days, name, inputs.decimals) for name in SeriesName}
+    day_dates = [d.day for d in days]
+    found = {
+        name: _anomalies(values[name], day_dates, span, count=name in _COUNTS)
+        for name in SeriesName
+    }
+    steps = horizon(len(days))
+    forecasts = {
+        name: _forecast(values[name], day_dates, span, window.end, steps, count=name in _COUNTS)
+        for name in FORECAST_SERIES
+    }
+    return Analytics(
+        window=window,
+        days=tuple(days),
+        metrics=metrics.compute(days, inputs.totals, inputs.previous),
+        forecasts=forecasts,
+        anomalies=found,
+        chains=tuple(breakdowns.chain_distribution(inputs.chains)),
+        top_addresses=tuple(breakdowns.top_addresses(inputs.top_addresses)),
+        whales=tuple(breakdowns.top_whales(inputs.largest_transfers)),
+        newest_transfer_at=inputs.newest_transfer_at,
+        decimals=inputs.decimals,
+    )
+
+
+def _values(days: list[DayBucket], name: SeriesName, decimals: int) -> list[float]:
+    if name is SeriesName.TRANSFERS:
+        return [float(d.transfers) for d in days]
+    if name is SeriesName.ADDRESSES:
+        return [float(d.active_addresses) for d in days]
+    return [series.tokens(d.volume, decimals) for d in days]
+
+
+def _anomalies(
+    values: list[float], days: list[date], span: range, *, count: bool
+) -> tuple[anomalies.Anomaly, ...]:
+    history = slice(span.start, span.stop)
+    found = anomalies.detect(values[history], days[history], count=count)
+    # Positions in the history -> positions in the window's days.
+    return tuple(
+        anomalies.Anomaly(
+            a.index + span.start, a.day, a.value, a.expected, a.deviation, a.z, a.severity
+        )
+        for a in found
+    )
+
+
+def _forecast(
+    values: list[float], days: list[date], span: range, first: date, steps: int, *, count: bool
+) -> forecast.Forecast:
+    if not span:
+        # Nothing to learn from: method "none", zeros.
+        return forecast.forecast([], first - timedelta(days=1), first, steps)
+    history = values[span.start : span.stop]
+    cleaned = anomalies.winsorize(history, days[span.start : span.stop], count=count)
+    return forecast.forecast(cleaned, days[span.stop - 1], first, steps)
