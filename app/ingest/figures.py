@@ -19,6 +19,7 @@ gateways, so they share the rate budget, at priorities below the tip's.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -124,11 +125,11 @@ async def transfers(ingestor: Ingestor, chain: Chain, clients: Clients) -> Figur
         lo, hi = await window(ingestor, chain)
     except UpstreamError as exc:  # no finality point known and none to be had
         return failed(chain, Figure.TRANSFERS, source, exc)
-    envelope, rpc = clients.envelope, clients.rpc
-    if envelope is not None:
-        count = lambda: counts.count_token_transfers(envelope, lo, hi)  # noqa: E731
-    elif rpc is not None:
-        count = lambda: counts.count_rpc_transfers(rpc, lo, hi)  # noqa: E731
+    count: Callable[[], Awaitable[int]]
+    if clients.envelope is not None:
+        count = functools.partial(counts.count_token_transfers, clients.envelope, lo, hi)
+    elif clients.rpc is not None:
+        count = functools.partial(counts.count_rpc_transfers, clients.rpc, lo, hi)
     else:
         return not_offered(chain, Figure.TRANSFERS)
     return await attempt(chain, Figure.TRANSFERS, source, count, (lo, hi))
