@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     ingest_failure_backoff_seconds: float = Field(default=30.0, ge=0)
     ingest_failure_backoff_cap_seconds: float = Field(default=900.0, ge=0)
     ingest_rpc_chains: str | None = None
+    # Reconciliation (app.ingest.reconcile): sampled final windows re-read from another source.
+    reconcile_interval_seconds: float = Field(default=900.0, gt=0)
+    reconcile_windows: int = Field(default=3, ge=0, le=100)  # per chain and run; 0: off
+    reconcile_window_blocks: int = Field(default=1_000, ge=1, le=1_000_000)
+    reconcile_seed: int | None = None
+    reconcile_source: Literal["auto", "tokentx", "rpc"] = "auto"
     # Upstream token figures (app.ingest.figures) and the validation suite (app.ops.validation).
     figures_interval_seconds: float = Field(default=900.0, gt=0)
     figures_window_hours: float = Field(default=24.0, gt=0)

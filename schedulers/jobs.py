@@ -8,7 +8,9 @@ raising them into the scheduler.
 :func:`plan` adds the ingestion jobs to the static table: one ``tip:<chain id>`` per enabled
 chain (every TOKENPULSE_INGEST_INTERVAL_SECONDS plus jitter, skipped while ingest_status says
 the chain is backing off after failures) and one ``backfill`` that fills coverage gaps below
-the tips, newest first, for at most TOKENPULSE_BACKFILL_RUN_SECONDS a run (app.ingest.warm).
+the tips, newest first, for at most TOKENPULSE_BACKFILL_RUN_SECONDS a run (app.ingest.warm),
+and one ``reconcile`` that compares one chain's sampled final windows with an independent
+source each TOKENPULSE_RECONCILE_INTERVAL_SECONDS, chains in turn (app.ingest.reconcile).
 
 Ingestion writes each window (rows + coverage) in one transaction. A leader stepping down
 cancels its jobs; :func:`at_window_boundary` turns that cancellation into a request to stop
@@ -38,6 +40,7 @@ from app.config import Config
 from app.domain import Chain
 from app.errors import TokenpulseError
 from app.ingest import figures as token_figures
+from app.ingest import reconcile as reconciliation
 from app.ingest import warm
 from app.ingest.runtime import Ingestor
 from app.ops import validation_runner
@@ -59,6 +62,7 @@ class JobState:
     """What jobs carry from one run to the next (in memory; the database holds the rest)."""
 
     backfill_start: int = 0  # the chain the next backfill run begins with (round robin)
+    reconcile_turn: int = 0  # the next reconcile run's turn: its chain and random windows
     # How long a cancelled ingestion job may take to reach a window's end: the worker sets 0
     # when it lost the lock (another leader may be starting), keeps the default when it stops.
     stop_grace: float = STOP_GRACE_SECONDS
@@ -213,6 +217,38 @@ async def at_window_boundary(
         raise
 
 
+async def reconcile(ctx: JobContext) -> None:
+    """Compare one chain's sampled final windows with an independent source and repair them
+    (app.ingest.reconcile); chains in turn, Cronos first. Stops between windows."""
+    order = reconciliation.chain_order(ctx.config)
+    if not order:
+        return
+    ingestor, turn = ctx.need_ingestor(), ctx.state.reconcile_turn
+    ctx.state.reconcile_turn += 1
+    chain_id = order[turn % len(order)]
+    rng = reconciliation.sampler(ctx.config.settings, turn)
+
+    def run(should_stop: warm.ShouldStop) -> Awaitable[list[Any]]:
+        return reconciliation.reconcile_chain(ingestor, chain_id, rng, should_stop=should_stop)
+
+    try:
+        found = await at_window_boundary(run, lambda: ctx.state.stop_grace)
+    except TokenpulseError as exc:  # each window's failure is in reconciliation_runs
+        log.warning("reconciliation failed", extra={"chain_id": chain_id, "error": str(exc)})
+        return
+    log.info("reconciliation done", extra={"chain_id": chain_id, "windows": len(found)})
+
+
+def reconcile_job(config: Config) -> Job:
+    interval = config.settings.reconcile_interval_seconds
+    return Job(
+        "reconcile",
+        reconcile,
+        every=timedelta(seconds=interval),
+        misfire_grace_time=max(1, round(interval)),
+    )
+
+
 async def fetch_figures(ctx: JobContext) -> None:
     """Append every enabled chain's upstream supply, holder count and window transfer count
     (failed attempts too) to upstream_figures: the last-known-good values and the
@@ -286,9 +322,13 @@ def backfill_job(config: Config) -> Job:
 
 def plan(config: Config) -> tuple[Job, ...]:
     """Every job of a leader: the JOBS table, a tip job per enabled chain, the backfill job,
-    the upstream figures job and the nightly validation."""
+    unless TOKENPULSE_RECONCILE_WINDOWS is 0 the reconcile job, the upstream figures job and
+    the nightly validation."""
     tips = tuple(tip_job(chain, config, i) for i, chain in enumerate(config.enabled_chains))
-    return (*JOBS, *tips, backfill_job(config), *figure_jobs(config)) if tips else JOBS
+    if not tips:
+        return JOBS
+    checks = (reconcile_job(config),) if config.settings.reconcile_windows else ()
+    return (*JOBS, *tips, backfill_job(config), *checks, *figure_jobs(config))
 
 
 def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> None:

@@ -44,7 +44,8 @@ def test_plan_has_a_tip_job_per_enabled_chain_and_a_backfill_job() -> None:
     tips = {f"tip:{chain.id}" for chain in config.enabled_chains}
     assert len(tips) == 9
     assert set(scheduled) == {
-        "sync_chains", "prune_heartbeats", "backfill", "token_figures", "validate_nightly", *tips,
+        "sync_chains", "prune_heartbeats", "backfill", "reconcile", "token_figures",
+        "validate_nightly", *tips,
     }  # fmt: skip
     for name in tips:
         job = scheduled[name]
