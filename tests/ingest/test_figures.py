@@ -12,7 +12,7 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.config import Config
-from app.domain import Figure
+from app.domain import Figure, ProviderKind
 from app.ingest import figures as fetcher
 from app.ingest.runtime import Ingestor
 from app.ops import validation_runner
@@ -74,6 +74,30 @@ async def test_figures_equal_the_simulators_truth(
     assert {f: (s.value, s.stale) for f, s in stored.items()} == {
         a.figure: (a.value, False) for a in by_figure(attempts, POLYGON).values()
     }
+
+
+async def test_rpc_chains_count_logs_and_call_total_supply(
+    database_url: str, pool: Pool, sim: Simulator
+) -> None:
+    # 48 h of Ethereum blocks (14,400) is past the node's 10,000-block cap: counted in halves.
+    config = only(sim_config(database_url, TOKENPULSE_FIGURES_WINDOW_HOURS="48"), ETH)
+    rpc_chains = tuple(
+        dataclasses.replace(c, provider=ProviderKind.RPC) if c.id == ETH else c
+        for c in config.chains
+    )
+    config = dataclasses.replace(config, chains=rpc_chains)
+    async with opened(config, pool, sim) as ingestor:
+        got = by_figure(await fetcher.fetch_all(ingestor), ETH)
+    assert {a.source for a in got.values()} == {"rpc"}
+    assert got[Figure.SUPPLY].value == int(sim.truth(ETH, "supply")["supply"])
+    assert got[Figure.HOLDERS].error == "not_offered"
+    window = got[Figure.TRANSFERS]
+    assert window.block_hi - window.block_lo + 1 == 14_400
+    get_logs = [c for c in sim.calls.calls("rpc") if c.endpoint == "eth_getLogs"]
+    assert len(get_logs) == 3  # refused whole, then two halves
+    truth = sim.truth(ETH, "transfers", fromBlock=window.block_lo, toBlock=window.block_hi,
+                      limit=0)  # fmt: skip
+    assert window.value == truth["total"] > 0
 
 
 async def test_free_plan_holder_count_is_unavailable_not_zero(
