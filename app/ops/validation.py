@@ -203,7 +203,7 @@ def _upstream(c: Comparison) -> str:
 
 
 def _note(c: Comparison) -> str:
-    return (c.reason or "") + _window(c)
+    return ((c.reason or "") + _window(c)).strip()
 
 
 def _window(c: Comparison) -> str:
