@@ -65,9 +65,24 @@ class Anomaly:
 
 
 def baseline(values: Sequence[float], days: Sequence[date], *, count: bool) -> Baseline:
-    """What each day was expected to be and the scale of its deviation (see module doc)."""
+    """What each day was expected to be and the scale of its deviation (see module doc).
+    Two passes: the weekday effects are estimated again without the days the first pass found
+    anomalous, so two spikes on one weekday cannot make that weekday's other days look low."""
     level = _local_level(values)
-    seasonal = _seasonal(values, level, days)
+    first = _scaled(values, level, _seasonal(values, level, days, set()), count)
+    outliers = {
+        t
+        for t, (v, e, s) in enumerate(zip(values, first.expected, first.scale, strict=True))
+        if s > 0 and abs(v - e) >= THRESHOLD * s
+    }
+    if not outliers or len(values) < SEASONAL_MIN_DAYS:
+        return first
+    return _scaled(values, level, _seasonal(values, level, days, outliers), count)
+
+
+def _scaled(
+    values: Sequence[float], level: Sequence[float], seasonal: Sequence[float], count: bool
+) -> Baseline:
     expected = [lv + s for lv, s in zip(level, seasonal, strict=True)]
     residuals = [v - e for v, e in zip(values, expected, strict=True)]
     sigma = max(
@@ -120,15 +135,18 @@ def _local_level(values: Sequence[float]) -> list[float]:
     return levels
 
 
-def _seasonal(values: Sequence[float], level: Sequence[float], days: Sequence[date]) -> list[float]:
+def _seasonal(
+    values: Sequence[float], level: Sequence[float], days: Sequence[date], skip: set[int]
+) -> list[float]:
     """Each day's weekday effect: the median deviation from the level of the *other* days of
-    its weekday (leave-one-out, as for the level)."""
+    its weekday (leave-one-out, as for the level), leaving out the days in ``skip``."""
     if len(values) < SEASONAL_MIN_DAYS:
         return [0.0] * len(values)
     by_weekday: dict[int, list[tuple[int, float]]] = {}
     for t, (v, lv, day) in enumerate(zip(values, level, days, strict=True)):
-        by_weekday.setdefault(day.weekday(), []).append((t, v - lv))
+        if t not in skip:
+            by_weekday.setdefault(day.weekday(), []).append((t, v - lv))
     return [
-        stats.median([d for s, d in by_weekday[day.weekday()] if s != t])
+        stats.median([d for s, d in by_weekday.get(day.weekday(), []) if s != t])
         for t, day in enumerate(days)
     ]
