@@ -1,4 +1,5 @@
-"""The control surface under ``/_sim/``: call log, faults, reorgs, ground truth, keys, clock.
+"""The control surface under ``/_sim/``: call log, faults, reorgs, ground truth, keys, clock,
+figure skews.
 
 Everything here is also reachable from Python on the :class:`~app.simulator.core.Simulator`
 (``sim.calls``, ``sim.faults``, ``sim.reorg``, ``sim.truth``, ``sim.keys``, ``sim.clock``).
@@ -7,6 +8,7 @@ Everything here is also reachable from Python on the :class:`~app.simulator.core
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -130,3 +132,25 @@ async def clock(sim: Simulator, request: Request) -> JSONResponse:
 async def reset_limits(sim: Simulator, request: Request) -> JSONResponse:
     sim.limiter.reset()
     return JSONResponse({"reset": True})
+
+
+_SKEW_KEY = re.compile(r"^(supply|holders)(:[0-9]+)?$")
+
+
+async def skews(sim: Simulator, request: Request) -> JSONResponse:
+    return JSONResponse({"skews": sim.options.skews})
+
+
+async def set_skews(sim: Simulator, request: Request) -> JSONResponse:
+    """Replace the skews: ``{"holders": 0.05, "supply:137": -0.01}`` ({} clears them)."""
+    body = await _json(request)
+    if not isinstance(body, dict) or not all(
+        isinstance(k, str) and _SKEW_KEY.match(k) and _fraction(v) for k, v in body.items()
+    ):
+        return _bad('expected {"supply" | "holders" | "supply:<chainId>" ...: fraction > -1}')
+    sim.options.skews = {k: float(v) for k, v in body.items()}
+    return JSONResponse({"skews": sim.options.skews})
+
+
+def _fraction(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > -1

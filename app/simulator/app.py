@@ -70,5 +70,7 @@ def create_app(sim: Simulator) -> Starlette:
         route("/_sim/keys", admin.add_key, ("POST",)),
         route("/_sim/clock", admin.clock, ("POST",)),
         route("/_sim/limits/reset", admin.reset_limits, ("POST",)),
+        route("/_sim/skews", admin.skews),
+        route("/_sim/skews", admin.set_skews, ("PUT",)),
     ]
     return Starlette(routes=routes)

@@ -50,3 +50,15 @@ def test_skews_change_what_upstreams_report_not_the_truth(
     assert sim.truth(137, "holder-count")["holderCount"] == holders
     sim.options.skews = {}
     assert holders_of(client, 137) == holders
+
+
+def test_skews_through_the_admin_api(client: TestClient, sim: Simulator) -> None:
+    holders = sim.truth(137, "holder-count")["holderCount"]
+    response = client.put("/_sim/skews", json={"holders:137": 0.1})
+    assert response.status_code == 200
+    assert client.get("/_sim/skews").json() == {"skews": {"holders:137": 0.1}}
+    assert holders_of(client, 137) == round(holders * 1.1)
+    for bad in ({"volume": 0.1}, {"holders": "x"}, {"supply": -1}, [1]):
+        assert client.put("/_sim/skews", json=bad).status_code == 400
+    assert client.put("/_sim/skews", json={}).json() == {"skews": {}}
+    assert holders_of(client, 137) == holders
