@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     reconcile_window_blocks: int = Field(default=1_000, ge=1, le=1_000_000)
     reconcile_seed: int | None = None
     reconcile_source: Literal["auto", "tokentx", "rpc"] = "auto"
+    reconcile_rpc_urls: SecretStr | None = None  # "137=https://…,25=https://…": URLs embed keys
     # Upstream token figures (app.ingest.figures) and the validation suite (app.ops.validation).
     figures_interval_seconds: float = Field(default=900.0, gt=0)
     figures_window_hours: float = Field(default=24.0, gt=0)
@@ -136,6 +137,22 @@ class Settings(BaseSettings):
             raise ValueError("expected comma-separated chain ids, e.g. 25,137")
         return ",".join(str(int(part)) for part in parts)
 
+    @field_validator("reconcile_rpc_urls")
+    @classmethod
+    def _chain_urls(cls, value: SecretStr | None) -> SecretStr | None:
+        # Refused here rather than at the first reconcile run; the message never shows a URL.
+        if value is not None and value.get_secret_value().strip():
+            _chain_url_map(value.get_secret_value())
+            return value
+        return None
+
+    @property
+    def reconcile_rpc_url_map(self) -> dict[int, str]:
+        """A second JSON-RPC URL per chain for reconciliation's independent fetch."""
+        if self.reconcile_rpc_urls is None:
+            return {}
+        return _chain_url_map(self.reconcile_rpc_urls.get_secret_value())
+
     @property
     def cors_origin_list(self) -> tuple[str, ...]:
         """Origins allowed by CORS (``*``: any)."""
@@ -146,6 +163,17 @@ class Settings(BaseSettings):
         """Chains whose transfer logs come from their rpc_url (JSON-RPC eth_getLogs)."""
         text = self.ingest_rpc_chains or ""
         return frozenset(int(part) for part in text.split(",") if part)
+
+
+def _chain_url_map(text: str) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for part in (part.strip() for part in text.split(",") if part.strip()):
+        chain, _, url = part.partition("=")
+        chain, url = chain.strip(), url.strip()
+        if not (chain.isdigit() and int(chain) > 0 and url.startswith(("http://", "https://"))):
+            raise ValueError("expected chain id=http(s) URL pairs, e.g. 137=https://rpc.example")
+        found[int(chain)] = url.rstrip("/")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +194,7 @@ class Config:
         keys = [key for chain in self.chains for key in chain.api_keys]
         if self.settings.database_url is not None:
             keys.append(self.settings.database_url.get_secret_value())
+        keys += self.settings.reconcile_rpc_url_map.values()
         return tuple(sorted(set(keys), key=len, reverse=True))
 
 

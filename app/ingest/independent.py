@@ -9,6 +9,8 @@ another path than the one ingestion uses (``logs/getLogs`` or the ingesting RPC'
   whose rows carry ``logIndex``).
 - JSON-RPC chains: the same method again, ``rpc:eth_getLogs:same`` - a second read, not an
   independent one (docs/ingestion.md says what that can and cannot catch).
+- any chain with a URL in ``TOKENPULSE_RECONCILE_RPC_URLS``: ``eth_getLogs`` on that second
+  endpoint, ``rpc2:eth_getLogs`` (unless the source setting says ``tokentx``).
 
 ``TOKENPULSE_RECONCILE_SOURCE`` can force ``tokentx`` or ``rpc`` where the chain has it.
 Every call is made at priority RECONCILIATION in the shared rate budget. A window too large
@@ -17,11 +19,13 @@ for one answer (a range refusal, or more rows than 10 tokentx pages) is split in
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
 from app import upstreams
 from app.config import Settings
+from app.ingest import wiring
 from app.ingest.compare import Entry, duplicated, entries
 from app.ingest.sources import MAX_PAGES, PAGE_SIZE, EnvelopeSource, Meter, RpcSource, Source
 from app.upstreams import errors as upstream_errors
@@ -113,8 +117,12 @@ def _checked(found: list[Entry], source: str) -> list[Entry]:
 
 
 def for_source(source: Source, settings: Settings) -> Independent:
-    """The independent source of a chain whose ingestion reads ``source`` (see the table)."""
+    """The independent source of a chain whose ingestion reads ``source`` (see above)."""
     wanted = settings.reconcile_source
+    client = source.client if isinstance(source, RpcSource | EnvelopeSource) else None
+    second = settings.reconcile_rpc_url_map.get(client.chain_id) if client else None
+    if client is not None and second is not None and wanted != "tokentx":
+        return second_rpc(client.gateway, client.chain_id, client.token, second, settings)
     if isinstance(source, RpcSource):
         return RpcLogs(source.client, "rpc:eth_getLogs:same")
     if not isinstance(source, EnvelopeSource):
@@ -124,3 +132,14 @@ def for_source(source: Source, settings: Settings) -> Independent:
     if rpc_first and source.rpc is not None:
         return RpcLogs(source.rpc.client, "rpc:eth_getLogs")
     return TokenTx(source.client, f"{source.kind}:tokentx")
+
+
+def second_rpc(
+    gateway: upstreams.Gateway, chain_id: int, token: str, url: str, settings: Settings
+) -> RpcLogs:
+    """``eth_getLogs`` on a second endpoint: the same HTTP client, limiter, breakers and retry
+    policy as ingestion, its own key (the URL, paced and fingerprinted like a key)."""
+    keys = upstreams.make_keys(f"rpc2-{chain_id}", (url,), wiring.rate_config(settings))
+    pool = upstreams.KeyPool(keys, max_wait=settings.upstream_max_wait_seconds)
+    other = dataclasses.replace(gateway, name=f"rpc2:{chain_id}", keys=pool)
+    return RpcLogs(upstreams.RpcClient(other, chain_id=chain_id, token=token), "rpc2:eth_getLogs")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from app.config import Config
+from app.errors import ConfigError
 from app.ingest import independent, reconcile, wiring
 from app.ingest.runtime import Ingestor
 from app.simulator import Simulator
@@ -36,10 +37,18 @@ SETTINGS = {
     "TOKENPULSE_RECONCILE_WINDOWS": "1",
     "TOKENPULSE_RECONCILE_SEED": "11",
 }
+SECOND_RPC = f"{POLYGON}={SIM_URL}/rpc/{POLYGON}"  # another URL of the simulator's node
 # (chain, extra settings, the source recorded, how rows are matched)
 CASES = [
     pytest.param(POLYGON, {}, "etherscan:tokentx", "multiset", id="polygon-tokentx"),
     pytest.param(CRONOS, {}, "rpc:eth_getLogs", "identity", id="cronos-rpc"),
+    pytest.param(
+        POLYGON,
+        {"TOKENPULSE_INGEST_RPC_CHAINS": "137", "TOKENPULSE_RECONCILE_RPC_URLS": SECOND_RPC},
+        "rpc2:eth_getLogs",
+        "identity",
+        id="polygon-rpc-second-url",
+    ),
     pytest.param(
         CRONOS,
         {"TOKENPULSE_RECONCILE_SOURCE": "tokentx"},
@@ -347,6 +356,15 @@ async def test_the_job_takes_chains_in_turn_within_the_rate_budget(
         ({"TOKENPULSE_RECONCILE_SOURCE": "tokentx"}, {CRONOS: "explorer:tokentx"}),
         ({"TOKENPULSE_RECONCILE_SOURCE": "rpc"}, {POLYGON: "rpc:eth_getLogs"}),
         ({"TOKENPULSE_INGEST_RPC_CHAINS": "137"}, {POLYGON: "rpc:eth_getLogs:same"}),
+        (
+            {"TOKENPULSE_INGEST_RPC_CHAINS": "137", "TOKENPULSE_RECONCILE_RPC_URLS": SECOND_RPC},
+            {POLYGON: "rpc2:eth_getLogs", CRONOS: "rpc:eth_getLogs"},
+        ),
+        ({"TOKENPULSE_RECONCILE_RPC_URLS": SECOND_RPC}, {POLYGON: "rpc2:eth_getLogs"}),
+        (
+            {"TOKENPULSE_RECONCILE_RPC_URLS": SECOND_RPC, "TOKENPULSE_RECONCILE_SOURCE": "tokentx"},
+            {POLYGON: "etherscan:tokentx"},
+        ),
     ],
 )
 async def test_the_independent_source_of_each_chain(
@@ -360,3 +378,15 @@ async def test_the_independent_source_of_each_chain(
             assert found.source == source
     finally:
         await http.aclose()
+
+
+def test_second_rpc_urls_are_checked_and_kept_secret() -> None:
+    url = "https://polygon.example/v2/s3cr3t-key"
+    config = make_config(TOKENPULSE_RECONCILE_RPC_URLS=f" 137 = {url}/ ,25=http://cronos.example")
+    settings = config.settings
+    assert settings.reconcile_rpc_url_map == {137: url, 25: "http://cronos.example"}
+    assert url in config.secrets
+    assert "s3cr3t" not in repr(settings)
+    with pytest.raises(ConfigError, match="TOKENPULSE_RECONCILE_RPC_URLS") as refused:
+        make_config(TOKENPULSE_RECONCILE_RPC_URLS="137=ftp://s3cr3t.example")
+    assert "s3cr3t" not in str(refused.value)
