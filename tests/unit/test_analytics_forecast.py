@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import date, timedelta
@@ -137,3 +138,25 @@ def test_a_one_day_spike_in_the_history_hardly_moves_theil_sen() -> None:
     y = [100.0, 101.0, 102.0, 5000.0, 104.0, 105.0, 106.0, 107.0]
     f = forecast.forecast(y, LAST, NEXT, 3)
     assert values(f) == pytest.approx([108.0, 109.0, 110.0])
+
+
+def _legacy(y: list[float], h: int) -> list[float]:
+    """legacy-api.md §5: the mean step of the last five days, extended."""
+    last = y[-max(2, min(len(y), 5)) :]
+    step = sum(b - a for a, b in itertools.pairwise(last)) / (len(last) - 1)
+    return [max(0.0, last[-1] + step * k) for k in range(1, h + 1)]
+
+
+def test_better_than_the_legacy_formula_on_a_weekly_series() -> None:
+    ours = legacy = 0.0
+    for seed in range(30):
+        rnd = random.Random(seed)
+        level, drift, y = 100.0, rnd.uniform(-0.5, 0.5), []
+        pattern = [rnd.uniform(-20, 20) for _ in range(7)]
+        for t in range(97):
+            level += drift + rnd.gauss(0, 2)
+            y.append(max(0.0, level + pattern[t % 7] + rnd.gauss(0, 8)))
+        f = forecast.forecast(y[:90], LAST, NEXT, 7)
+        ours += sum((p.value - a) ** 2 for p, a in zip(f.points, y[90:], strict=True))
+        legacy += sum((p - a) ** 2 for p, a in zip(_legacy(y[:90], 7), y[90:], strict=True))
+    assert ours < 0.2 * legacy  # squared error; about 10 vs 36 in RMSE
