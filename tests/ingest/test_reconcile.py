@@ -141,6 +141,16 @@ async def test_a_clean_store_records_clean_windows(
         start = await ingest(ingestor, sim, chain_id)
         before = await stored(pool, chain_id)
         found = await reconcile.reconcile_chain(ingestor, chain_id, random.Random(3))
+        asked: list[bool] = []
+
+        def after_one() -> bool:  # a leader stepping down: stop between windows
+            asked.append(True)
+            return len(asked) > 1
+
+        stopped = await reconcile.reconcile_chain(
+            ingestor, chain_id, random.Random(3), should_stop=after_one
+        )
+    assert len(stopped) == 1
     assert len(found) == 3
     lo, hi = await newest_window(pool, chain_id)
     assert (found[0].block_lo, found[0].block_hi) == (lo, hi)
@@ -154,7 +164,7 @@ async def test_a_clean_store_records_clean_windows(
         assert run.upstream_count is not None
         assert run.stored_count == run.upstream_count > 0
     recorded = await runs(pool, chain_id)
-    assert len(recorded) == 3
+    assert len(recorded) == 4
     assert {r.outcome for r in recorded} == {"clean"}
     assert await stored(pool, chain_id) == before
 
