@@ -92,11 +92,14 @@ def _scaled(
     return Baseline(tuple(expected), tuple(scale))
 
 
-def detect(values: Sequence[float], days: Sequence[date], *, count: bool) -> list[Anomaly]:
-    """The anomalous days of ``values`` (one per day of ``days``), in day order."""
+def detect(
+    values: Sequence[float], days: Sequence[date], *, count: bool, base: Baseline | None = None
+) -> list[Anomaly]:
+    """The anomalous days of ``values`` (one per day of ``days``), in day order; ``base`` is
+    the series' :func:`baseline` when the caller has it already."""
     if len(values) < MIN_DAYS:
         return []
-    base = baseline(values, days, count=count)
+    base = base or baseline(values, days, count=count)
     found = []
     rows = zip(values, base.expected, base.scale, strict=True)
     for i, (value, expected, scale) in enumerate(rows):
@@ -107,12 +110,14 @@ def detect(values: Sequence[float], days: Sequence[date], *, count: bool) -> lis
     return found
 
 
-def winsorize(values: Sequence[float], days: Sequence[date], *, count: bool) -> list[float]:
+def winsorize(
+    values: Sequence[float], days: Sequence[date], *, count: bool, base: Baseline | None = None
+) -> list[float]:
     """``values`` with anomalous days pulled back to the edge of normal (expected +- 3.5 scale),
     so one whale day does not bend a forecast's trend."""
     if len(values) < MIN_DAYS:
         return list(values)
-    base = baseline(values, days, count=count)
+    base = base or baseline(values, days, count=count)
     return [
         min(max(v, e - THRESHOLD * s), e + THRESHOLD * s) if s > 0 else v
         for v, e, s in zip(values, base.expected, base.scale, strict=True)
@@ -142,11 +147,17 @@ def _seasonal(
     its weekday (leave-one-out, as for the level), leaving out the days in ``skip``."""
     if len(values) < SEASONAL_MIN_DAYS:
         return [0.0] * len(values)
-    by_weekday: dict[int, list[tuple[int, float]]] = {}
+    groups: dict[int, list[tuple[float, int]]] = {}
     for t, (v, lv, day) in enumerate(zip(values, level, days, strict=True)):
         if t not in skip:
-            by_weekday.setdefault(day.weekday(), []).append((t, v - lv))
+            groups.setdefault(day.weekday(), []).append((v - lv, t))
+    ranks: dict[int, int] = {}
+    ordered: dict[int, list[float]] = {}
+    for weekday, group in groups.items():
+        group.sort()
+        ranks.update((t, r) for r, (_, t) in enumerate(group))
+        ordered[weekday] = [d for d, _ in group]
     return [
-        stats.median([d for s, d in by_weekday.get(day.weekday(), []) if s != t])
+        stats.sorted_median(ordered.get(day.weekday(), []), without=ranks.get(t))
         for t, day in enumerate(days)
     ]

@@ -6,6 +6,7 @@ in the legacy REST shape. Both therefore show the same numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Mapping
@@ -51,23 +52,18 @@ def analyze(inputs: AnalyticsInputs, window: ranges.Window) -> Analytics:
     start = window.period.start if window.period else None
     days = series.fill(inputs.days, start, window.end)
     span = series.history(days, window.today)
-    values = {name: _values(days, name, inputs.decimals) for name in SeriesName}
     day_dates = [d.day for d in days]
-    found = {
-        name: _anomalies(values[name], day_dates, span, count=name in _COUNTS)
+    histories = {
+        name: _History.of(_values(days, name, inputs.decimals), day_dates, span, name in _COUNTS)
         for name in SeriesName
     }
     steps = horizon(len(days))
-    forecasts = {
-        name: _forecast(values[name], day_dates, span, window.end, steps, count=name in _COUNTS)
-        for name in FORECAST_SERIES
-    }
     return Analytics(
         window=window,
         days=tuple(days),
         metrics=metrics.compute(days, inputs.totals, inputs.previous),
-        forecasts=forecasts,
-        anomalies=found,
+        forecasts={name: histories[name].forecast(window.end, steps) for name in FORECAST_SERIES},
+        anomalies={name: history.anomalies() for name, history in histories.items()},
         chains=tuple(breakdowns.chain_distribution(inputs.chains)),
         top_addresses=tuple(breakdowns.top_addresses(inputs.top_addresses)),
         whales=tuple(breakdowns.top_whales(inputs.largest_transfers)),
@@ -84,26 +80,31 @@ def _values(days: list[DayBucket], name: SeriesName, decimals: int) -> list[floa
     return [series.tokens(d.volume, decimals) for d in days]
 
 
-def _anomalies(
-    values: list[float], days: list[date], span: range, *, count: bool
-) -> tuple[anomalies.Anomaly, ...]:
-    history = slice(span.start, span.stop)
-    found = anomalies.detect(values[history], days[history], count=count)
-    # Positions in the history -> positions in the window's days.
-    return tuple(
-        anomalies.Anomaly(
-            a.index + span.start, a.day, a.value, a.expected, a.deviation, a.z, a.severity
-        )
-        for a in found
-    )
+@dataclass(frozen=True, slots=True)
+class _History:
+    """One series' history (see app.analytics.series) with its anomaly baseline, computed once
+    for both the anomalies and the forecast's cleaning."""
 
+    values: list[float]
+    days: list[date]
+    offset: int  # index of the history's first day in the window's days
+    count: bool
+    base: anomalies.Baseline | None  # None below anomalies.MIN_DAYS
 
-def _forecast(
-    values: list[float], days: list[date], span: range, first: date, steps: int, *, count: bool
-) -> forecast.Forecast:
-    if not span:
-        # Nothing to learn from: method "none", zeros.
-        return forecast.forecast([], first - timedelta(days=1), first, steps)
-    history = values[span.start : span.stop]
-    cleaned = anomalies.winsorize(history, days[span.start : span.stop], count=count)
-    return forecast.forecast(cleaned, days[span.stop - 1], first, steps)
+    @classmethod
+    def of(cls, values: list[float], days: list[date], span: range, count: bool) -> _History:
+        h_values, h_days = values[span.start : span.stop], days[span.start : span.stop]
+        enough = len(h_values) >= anomalies.MIN_DAYS
+        base = anomalies.baseline(h_values, h_days, count=count) if enough else None
+        return cls(h_values, h_days, span.start, count, base)
+
+    def anomalies(self) -> tuple[anomalies.Anomaly, ...]:
+        found = anomalies.detect(self.values, self.days, count=self.count, base=self.base)
+        # Positions in the history -> positions in the window's days.
+        return tuple(dataclasses.replace(a, index=a.index + self.offset) for a in found)
+
+    def forecast(self, first: date, steps: int) -> forecast.Forecast:
+        if not self.values:  # nothing to learn from: method "none", zeros
+            return forecast.forecast([], first - timedelta(days=1), first, steps)
+        cleaned = anomalies.winsorize(self.values, self.days, count=self.count, base=self.base)
+        return forecast.forecast(cleaned, self.days[-1], first, steps)

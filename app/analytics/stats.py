@@ -19,11 +19,20 @@ _T_80 = (
 
 def median(values: Sequence[float]) -> float:
     """The median; 0.0 for an empty list."""
-    if not values:
+    return sorted_median(sorted(values))
+
+
+def sorted_median(ordered: Sequence[float], without: int | None = None) -> float:
+    """The median of an ascending list, leaving out the element at index ``without`` (a
+    leave-one-out median in O(1)); 0.0 when nothing is left."""
+    size = len(ordered) - (without is not None)
+    if size <= 0:
         return 0.0
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+    def at(j: int) -> float:  # the j-th element of the list without ``without``
+        return ordered[j + 1 if without is not None and j >= without else j]
+
+    return (at((size - 1) // 2) + at(size // 2)) / 2
 
 
 def robust_sigma(values: Sequence[float]) -> float:
