@@ -2,14 +2,12 @@
 
 docs/analytics.md gives the equations; in short:
 
-``holt-winters`` (>= 14 days): additive Holt-Winters, ETS(A,A,A) with a weekly season (m = 7)
-in error-correction form: forecast = level + trend + season[t mod 7]; after each day's error e
-the level moves by alpha * e, the trend by beta * e, that weekday's season by gamma * e.
-Initial states come from the first two weeks. alpha, beta, gamma are picked on :data:`GRID` by
-the least sum of squared one-step errors (SSE). The k-step variance is that of ETS(A,A,A)
-(Hyndman et al. 2008, class 1): sigma^2 * (1 + sum_{j<k} (alpha + beta*j + gamma*[j mod 7 = 0])^2)
-with sigma^2 = SSE / (n - 3); the interval is the forecast +- 1.2816 sigma_k. At most the last
-:data:`MAX_HISTORY` days are used.
+Exponential smoothing (>= 14 days, app.analytics.smoothing): level, trend and weekday effects
+updated by each day's one-step error, in one of four forms (``exponential-smoothing``,
+``holt``, ``seasonal``, ``holt-winters``) chosen by AICc, the parameters by least squares on a
+grid. The k-step variance is that of ETS with additive errors (Hyndman et al. 2008, class 1):
+sigma^2 * (1 + sum_{j<k} (alpha + beta*j + gamma*[j mod 7 = 0])^2); the interval is the forecast
++- 1.2816 sigma_k. At most the last :data:`MAX_HISTORY` days are used.
 
 ``theil-sen`` (2..13 days): the line through the median of all pairwise slopes and the median
 intercept, robust to a few outlying days. Interval: the least-squares prediction interval,
@@ -29,25 +27,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.analytics import stats
+from app.analytics import smoothing, stats
 
-SEASON = 7
-SEASONAL_MIN_DAYS = 2 * SEASON
-MAX_HISTORY = 26 * SEASON  # with alpha >= 0.05 a half-year-old day weighs under 1e-4
+SEASONAL_MIN_DAYS = 2 * smoothing.SEASON  # two weeks to initialise the weekday effects
+MAX_HISTORY = 26 * smoothing.SEASON  # with alpha >= 0.05 a half-year-old day weighs under 1e-4
 LEVEL = 0.8
-# A coarse grid keeps a 90-day fit near 1 ms of CPython (30 runs of the recursion); a fine
-# one forecast no better on simulated series (docs/analytics.md).
-ALPHAS = (0.05, 0.15, 0.3, 0.5, 0.75)
-BETAS = (0.0, 0.01, 0.05)
-GAMMAS = (0.05, 0.2)
-# Smoothest first: on a tie (a perfectly regular series) the least reactive parameters win.
-GRID = tuple((a, b, g) for a in ALPHAS for b in BETAS for g in GAMMAS if b <= a and g <= 1 - a)
 
 
 class Method(enum.StrEnum):
     NONE = "none"
     NAIVE = "naive"
     THEIL_SEN = "theil-sen"
+    # Exponential smoothing (app.analytics.smoothing), by the form AICc picked:
+    EXPONENTIAL_SMOOTHING = "exponential-smoothing"
+    HOLT = "holt"
+    SEASONAL = "seasonal"
     HOLT_WINTERS = "holt-winters"
 
 
@@ -98,7 +92,7 @@ def _fit(y: list[float], steps: int) -> _Model:
         return _Model(Method.NAIVE, {}, (y[0],) * steps, (None,) * steps)
     if len(y) < SEASONAL_MIN_DAYS:
         return _theil_sen_model(y, steps)
-    return _holt_winters_model(y, steps)
+    return _smoothing_model(y, steps)
 
 
 def theil_sen(y: Sequence[float]) -> tuple[float, float]:
@@ -124,61 +118,9 @@ def _theil_sen_model(y: list[float], steps: int) -> _Model:
     return _Model(Method.THEIL_SEN, params, tuple(intercept + slope * x for x in xs), tuple(half))
 
 
-@dataclass(frozen=True, slots=True)
-class _HoltState:
-    sse: float
-    level: float
-    trend: float
-    seasonal: tuple[float, ...]  # indexed by t mod 7
-
-
-def holt_winters(
-    y: Sequence[float], alpha: float, beta: float, gamma: float, bound: float = math.inf
-) -> _HoltState:
-    """Run the additive Holt-Winters recursion over ``y`` (≥ 14 values); stop early, with a
-    partial SSE, as soon as the SSE exceeds ``bound`` (the grid search's best so far)."""
-    week1, week2 = sum(y[:SEASON]) / SEASON, sum(y[SEASON : 2 * SEASON]) / SEASON
-    trend = (week2 - week1) / SEASON
-    level = week1 - trend * (SEASON + 1) / 2  # the level just before day 0
-    centre = (SEASON - 1) / 2
-    seasonal = [y[i] - week1 - trend * (i - centre) for i in range(SEASON)]
-    sse, i = 0.0, 0
-    for value in y:  # the hot loop of a request: plain locals, i = t mod 7 without a modulo
-        s = seasonal[i]
-        error = value - level - trend - s
-        sse += error * error
-        if sse > bound:
-            break
-        level += trend + alpha * error
-        trend += beta * error
-        seasonal[i] = s + gamma * error
-        i = 0 if i == SEASON - 1 else i + 1
-    return _HoltState(sse, level, trend, tuple(seasonal))
-
-
-def _grid_search(y: Sequence[float]) -> tuple[_HoltState, tuple[float, float, float]]:
-    best: tuple[_HoltState, tuple[float, float, float]] | None = None
-    for params in GRID:
-        state = holt_winters(y, *params, bound=best[0].sse if best else math.inf)
-        if best is None or state.sse < best[0].sse:
-            best = (state, params)
-    assert best is not None  # GRID is not empty
-    return best
-
-
-def _holt_winters_model(y: list[float], steps: int) -> _Model:
-    state, (alpha, beta, gamma) = _grid_search(y)
-    n = len(y)
-    sigma = math.sqrt(state.sse / (n - 3))
-    mean = tuple(
-        state.level + k * state.trend + state.seasonal[(n - 1 + k) % SEASON]
-        for k in range(1, steps + 1)
-    )
-    half: list[float | None] = []
-    spread = 1.0
-    for k in range(1, steps + 1):
-        half.append(stats.Z_80 * sigma * math.sqrt(spread))
-        c = alpha + beta * k + (gamma if k % SEASON == 0 else 0.0)
-        spread += c * c
-    params = {"alpha": alpha, "beta": beta, "gamma": gamma, "sigma": sigma}
-    return _Model(Method.HOLT_WINTERS, params, mean, tuple(half))
+def _smoothing_model(y: list[float], steps: int) -> _Model:
+    best = smoothing.fit(y)
+    ks = range(1, steps + 1)
+    half = tuple(stats.Z_80 * best.sigma * math.sqrt(best.spread(k)) for k in ks)
+    params = {"alpha": best.alpha, "beta": best.beta, "gamma": best.gamma, "sigma": best.sigma}
+    return _Model(Method(best.form.name), params, tuple(best.mean(k) for k in ks), half)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.analytics import anomalies
+from app.analytics import anomalies, stats
 from app.analytics.anomalies import Severity
 
 START = date(2026, 9, 1)  # a Tuesday
@@ -115,3 +115,22 @@ def test_winsorize_pulls_only_the_outlier_back() -> None:
     assert [c for i, c in enumerate(cleaned) if i != 10] == [
         v for i, v in enumerate(values) if i != 10
     ]
+
+
+@pytest.mark.parametrize(
+    ("values", "without", "median"),
+    [([], None, 0.0), ([5.0], 0, 0.0), ([1.0, 2.0, 3.0], None, 2.0), ([1.0, 2.0, 3.0], 1, 2.0),
+     ([1.0, 2.0, 3.0], 0, 2.5), ([1.0, 2.0, 3.0, 10.0], 3, 2.0), ([1.0, 2.0, 3.0, 10.0], 0, 3.0)],
+)  # fmt: skip
+def test_sorted_median_leaves_one_out(
+    values: list[float], without: int | None, median: float
+) -> None:
+    assert stats.sorted_median(values, without) == median
+
+
+def test_robust_sigma_known_values() -> None:
+    assert stats.robust_sigma([1.0, 2.0, 3.0, 4.0, 100.0]) == pytest.approx(1.4826)
+    assert stats.robust_sigma([10.0] * 5 + [100.0]) == pytest.approx(1.2533 * 15)  # MAD 0
+    assert stats.robust_sigma([3.0, 3.0]) == 0.0
+    assert stats.robust_sigma([]) == 0.0
+    assert stats.pstdev([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]) == 2.0

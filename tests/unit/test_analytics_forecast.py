@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.analytics import forecast
+from app.analytics import forecast, smoothing
 from app.analytics.forecast import Method
 
 LAST = date(2026, 11, 28)
@@ -33,7 +33,7 @@ def test_a_perfect_line_forecasts_the_line_with_no_width(n: int) -> None:
     y = [10.0 + 2.0 * t for t in range(n)]
     f = forecast.forecast(y, LAST, NEXT, 7)
     assert values(f) == pytest.approx([10.0 + 2.0 * t for t in range(n, n + 7)], abs=1e-6)
-    assert f.method is (Method.THEIL_SEN if n < 14 else Method.HOLT_WINTERS)
+    assert f.method is (Method.THEIL_SEN if n < 14 else Method.HOLT)  # no weekday pattern
     for p in f.points:
         if n > 2:
             assert p.lower == pytest.approx(p.value, abs=1e-6)
@@ -67,10 +67,11 @@ def test_a_noisy_weekly_series_keeps_its_pattern_and_its_intervals_cover() -> No
     assert 0.7 <= inside / total <= 0.92  # an 80 % interval
 
 
-def test_holt_winters_interval_grows_as_ets_a_a_a_says() -> None:
+def test_the_interval_grows_as_ets_says() -> None:
     rnd = random.Random(7)
-    y = [50.0 + rnd.gauss(0, 5) for _ in range(60)]
+    y = [200.0 + 10 * WEEK[t % 7] + 0.3 * t + rnd.gauss(0, 5) for t in range(60)]
     f = forecast.forecast(y, LAST, NEXT, 8)
+    assert f.method is Method.HOLT_WINTERS
     alpha, beta, gamma, sigma = (f.parameters[k] for k in ("alpha", "beta", "gamma", "sigma"))
     spread = 1.0
     for k, p in enumerate(f.points, start=1):
@@ -79,15 +80,44 @@ def test_holt_winters_interval_grows_as_ets_a_a_a_says() -> None:
         spread += (alpha + beta * k + (gamma if k % 7 == 0 else 0.0)) ** 2
 
 
-def test_the_grid_fit_is_the_least_squares_one() -> None:
+@pytest.mark.parametrize(
+    ("trend", "pattern", "method"),
+    [
+        (0.0, 0.0, Method.EXPONENTIAL_SMOOTHING),
+        (1.0, 0.0, Method.HOLT),
+        (0.0, 4.0, Method.SEASONAL),
+        (1.0, 4.0, Method.HOLT_WINTERS),
+    ],
+)
+def test_the_form_is_the_one_the_data_show(trend: float, pattern: float, method: Method) -> None:
+    rnd = random.Random(11)
+    y = [100 + trend * t + pattern * WEEK[t % 7] + rnd.gauss(0, 4) for t in range(90)]
+    f = forecast.forecast(y, LAST, NEXT, 7)
+    assert f.method is method
+    expected = [100 + trend * t + pattern * WEEK[t % 7] for t in range(90, 97)]
+    assert values(f) == pytest.approx(expected, abs=8)
+
+
+def test_plain_noise_forecasts_a_flat_line() -> None:
+    for seed in range(10):
+        rnd = random.Random(seed)
+        y = [100.0 + rnd.gauss(0, 10) for _ in range(29)]
+        f = forecast.forecast(y, LAST, NEXT, 7)
+        assert max(values(f)) - min(values(f)) < 5  # no invented trend or weekday pattern
+        assert values(f) == pytest.approx([100.0] * 7, abs=10)
+
+
+def test_each_form_is_fitted_by_least_squares_and_chosen_by_aicc() -> None:
     rnd = random.Random(3)
     y = [100.0 + 0.8 * t + rnd.gauss(0, 6) for t in range(45)]
     f = forecast.forecast(y, LAST, NEXT, 3)
-    chosen = forecast.holt_winters(
-        y, f.parameters["alpha"], f.parameters["beta"], f.parameters["gamma"]
-    )
-    assert all(forecast.holt_winters(y, *params).sse >= chosen.sse for params in forecast.GRID)
-    assert f.parameters["sigma"] == pytest.approx(math.sqrt(chosen.sse / (45 - 3)))
+    form = next(form for form in smoothing.FORMS if form.name == f.method.value)
+    alpha, beta, gamma = (f.parameters[k] for k in ("alpha", "beta", "gamma"))
+    chosen = smoothing.run(y, form, alpha, beta, gamma)
+    assert all(smoothing.run(y, form, *params).sse >= chosen.sse for params in form.grid)
+    assert f.parameters["sigma"] == pytest.approx(math.sqrt(chosen.sse / (45 - form.parameters)))
+    best = [smoothing._best_in_form(y, other) for other in smoothing.FORMS]
+    assert chosen.aicc(0.0) == min(fit.aicc(0.0) for fit in best)
 
 
 def test_skipped_days_are_stepped_over_and_dated() -> None:
@@ -115,7 +145,11 @@ def test_no_or_one_day_of_history(
 
 
 def test_a_falling_series_never_forecasts_below_zero() -> None:
-    for y in ([50.0, 40.0, 30.0, 20.0, 10.0], [100.0 - 7 * t for t in range(15)]):
+    for y in (
+        [50.0, 40.0, 30.0, 20.0, 10.0],
+        [100.0 - 7 * t for t in range(15)],
+        [0.0] * 13 + [5.0],
+    ):
         f = forecast.forecast(y, LAST, NEXT, 7)
         for p in f.points:
             assert p.value >= 0.0

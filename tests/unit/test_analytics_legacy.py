@@ -188,7 +188,7 @@ def test_the_90d_document_in_detail() -> None:
     assert m["volumeChange"] is None
     assert m["dailyAvgTransfers"] == round(m["totalTransfers"] / 90, 2)
     assert doc["predictions"]["dates"][0] == "2026-11-30"  # tomorrow: today is still partial
-    assert doc["predictions"]["details"]["transfers"]["method"] == "holt-winters"
+    assert doc["predictions"]["details"]["transfers"]["method"] == "exponential-smoothing"  # noise
     assert doc["chainDistribution"][0]["percentage"] == "100.00%"
     assert len(doc["topAddresses"]) == len(doc["topWhales"]) == 15
     assert doc["topWhales"][0]["value"] == 19.0
@@ -267,3 +267,16 @@ def test_a_custom_window_in_the_past_forecasts_the_days_after_it() -> None:
 def test_display_date() -> None:
     assert legacy.display_date(date(2026, 11, 4)) == "Nov 4"
     assert legacy.display_date(date(2027, 1, 31)) == "Jan 31"
+
+
+def test_anomaly_indexes_point_into_daily_data_after_leading_empty_days() -> None:
+    days = series(30)  # the 90-day window's first 60 days are empty
+    spike_day = TODAY - timedelta(days=10)
+    days = [day_row(d.day, 900) if d.day == spike_day else d for d in days]
+    doc = build(days, RangeName.D90)
+    spikes = doc["anomalies"]["transferSpikes"]
+    assert [s["date"] for s in spikes if s["severity"] == "high"] == [spike_day.isoformat()]
+    assert all(doc["dailyData"][s["index"]]["date"] == s["date"] for s in spikes)
+    # The empty days before the first transfer are not dips, and do not drag the forecast.
+    assert all(s["date"] >= days[-1].day.isoformat() for s in spikes)
+    assert all(80 <= v <= 120 for v in doc["predictions"]["transfers"])
