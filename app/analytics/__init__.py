@@ -5,7 +5,8 @@ ranges      7d | 30d | 90d | all | custom + now -> the window's days and previou
 series      zero-filled days and the history the models learn from
 stats       medians, robust sigma, t quantiles
 metrics     the headline metrics and their change on the previous period
-forecast    Holt-Winters (weekly) / Theil-Sen forecasts with 80 % intervals
+forecast    exponential smoothing / Theil-Sen forecasts with 80 % intervals
+smoothing   ETS forms with a weekly season: least squares within a form, AICc across
 anomalies   robust z-scores against a leave-one-out local median, with severities
 breakdowns  chain shares, most active addresses, largest transfers
 report      analyze(inputs, window) -> Analytics, the typed answer
