@@ -74,6 +74,8 @@ class _Model:
 def forecast(history: Sequence[float], last_day: date, first: date, horizon: int) -> Forecast:
     """Forecast the ``horizon`` days from ``first`` on, from ``history`` (one value per day,
     consecutive, ending with ``last_day``; ``first`` is after ``last_day``)."""
+    if first <= last_day:
+        raise ValueError(f"the forecast starts ({first}) after the history ends ({last_day})")
     skip = (first - last_day).days - 1
     model = _fit(list(history)[-MAX_HISTORY:], skip + horizon)
     points = []

@@ -1,7 +1,9 @@
 """One analytics answer, typed: :func:`analyze` turns a window's inputs into :class:`Analytics`.
 
-The GraphQL resolver maps :class:`Analytics` onto its types; app.analytics.legacy renders it
-in the legacy REST shape. Both therefore show the same numbers.
+A request goes: ``window = ranges.resolve(name, now, first, last)``; the store reads the
+window's inputs between ``window.bounds()`` (and the totals of ``window.previous``); then
+``analyze(inputs, window)``. The GraphQL resolver maps :class:`Analytics` onto its types and
+app.analytics.legacy renders it in the legacy REST shape, so both show the same numbers.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def horizon(days: int) -> int:
 
 
 def analyze(inputs: AnalyticsInputs, window: ranges.Window) -> Analytics:
+    """Everything the answer shows, from the window's inputs (docs/analytics.md)."""
     start = window.period.start if window.period else None
     days = series.fill(inputs.days, start, window.end)
     span = series.history(days, window.today)

@@ -127,6 +127,11 @@ def test_skipped_days_are_stepped_over_and_dated() -> None:
     assert values(f) == pytest.approx([11.0, 12.0, 13.0])
 
 
+def test_a_forecast_starts_after_its_history() -> None:
+    with pytest.raises(ValueError, match="after the history"):
+        forecast.forecast([1.0, 2.0], LAST, LAST, 3)
+
+
 @pytest.mark.parametrize(
     ("history", "method", "expected"),
     [
