@@ -132,7 +132,7 @@ async def read_page(state: AppState, request: PageRequest) -> Page:
 
     async def load() -> Page:
         ask = replace(request, limit=request.limit + 1)
-        async with store_pool.transaction(state.pool) as conn:
+        async with store_pool.read(state.pool) as conn:
             rows = await transfer_pages.list_page(conn, ask)
         return Page(tuple(rows[: request.limit]), len(rows) > request.limit)
 
@@ -150,7 +150,7 @@ async def key_at(
 
     async def load() -> tuple[Key | None]:
         request = PageRequest(transfer_filter, order, 1, offset=offset)
-        async with store_pool.transaction(state.pool) as conn:
+        async with store_pool.read(state.pool) as conn:
             return (await transfer_pages.find_key_at(conn, request),)
 
     key = ("at", transfer_filter, order, offset)
@@ -170,7 +170,7 @@ async def count(state: AppState, transfer_filter: TransferFilter) -> int:
         return sum((await chain_totals(state, ids)).values())
 
     async def load() -> int:
-        async with store_pool.transaction(state.pool) as conn:
+        async with store_pool.read(state.pool) as conn:
             return await transfer_pages.count(conn, transfer_filter)
 
     key = transfer_filter
@@ -191,7 +191,7 @@ async def chain_totals(state: AppState, ids: Sequence[int]) -> dict[int, int]:
 
     def loader(chain_id: int) -> Callable[[], Awaitable[int]]:
         async def load() -> int:
-            async with store_pool.transaction(state.pool) as conn:
+            async with store_pool.read(state.pool) as conn:
                 return await transfer_pages.count_chain(conn, chain_id)
 
         return load

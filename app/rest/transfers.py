@@ -8,7 +8,9 @@ walk over the rows before it) and reads the page by keyset from there. ``cursor`
 Counts (``includeTotals``, on unless ``false``): ``meta.total`` is the exact number of
 stored rows under the filters; ``totals.allTimeTotal`` the stored rows of the requested
 chains. Chain totals are kept per chain and recounted once per ingested batch, so an
-unfiltered count costs nothing per request; other filters count their rows (cached).
+unfiltered count costs nothing per request; an address alone (with or without the chain) is
+read from the per-address counts the write path keeps (``balances``); other filters count
+their rows (cached).
 ``includeTotals=false`` skips every count: ``meta.total`` and ``totalPages`` are null.
 
 What the legacy API got wrong is not reproduced: all chains work (``chainId=0``), an

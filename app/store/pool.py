@@ -102,6 +102,28 @@ async def transaction(
         raise translate(exc) from exc
 
 
+@contextlib.asynccontextmanager
+async def read(pool: Pool, *, wait_seconds: float | None = None) -> AsyncIterator[Connection]:
+    """A pooled connection for ONE read statement, outside any transaction (autocommit).
+
+    A single statement reads one snapshot with or without a transaction; what a transaction
+    adds is two round trips (BEGIN, COMMIT), each a point where a busy machine can deschedule
+    the request, on every API read. Several statements that must agree still need
+    :func:`transaction`. The connection goes back to the pool out of autocommit, as the
+    pool's other users expect it. Errors as in :func:`transaction`.
+    """
+    try:
+        async with pool.connection(timeout=wait_seconds) as conn:
+            await conn.set_autocommit(True)  # idle, as the pool hands it out: no round trip
+            try:
+                yield conn
+            finally:
+                with contextlib.suppress(psycopg.Error):  # a broken one is discarded anyway
+                    await conn.set_autocommit(False)
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        raise translate(exc) from exc
+
+
 __all__ = [
     "Connection",
     "Pool",
@@ -109,5 +131,6 @@ __all__ = [
     "check_database",
     "connect",
     "create",
+    "read",
     "transaction",
 ]

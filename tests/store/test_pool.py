@@ -32,3 +32,16 @@ async def test_a_dead_connection_is_replaced_not_handed_out(pool: pool_module.Po
         async with pool.connection() as conn:
             cur = await conn.execute("select 1 as one")
             assert (await cur.fetchone()) == {"one": 1}
+
+
+async def test_a_read_runs_outside_a_transaction_and_gives_the_connection_back_as_it_was(
+    pool: pool_module.Pool,
+) -> None:
+    async with pool_module.read(pool) as conn:
+        cur = await conn.execute("select 1 as one")
+        assert (await cur.fetchone()) == {"one": 1}
+        # No BEGIN was sent: the statement ran (and ended) on its own.
+        assert conn.info.transaction_status is pq.TransactionStatus.IDLE
+        assert conn.autocommit
+    async with pool.connection() as conn:  # whichever comes out is out of autocommit
+        assert not conn.autocommit
