@@ -18,19 +18,26 @@ Shapes: the first page of all chains and of one chain (Polygon, the busiest) wit
 frontend's parameters (pageSize 25, includeTotals), an address filter (10 holders in turn),
 and a deep page (10 cursors between 25 % and 75 % of the order; the legacy baseline asks for
 the page at the same depth with ``page``). Each phase runs the calls of a shape in turn.
+
+Before each of the three servings is timed, the harness waits (at most
+``Timing.quiet_timeout`` seconds) for the 1-minute load average to fall below
+``Timing.quiet_load_per_core`` per core: building the table, or anything else the machine
+runs, would otherwise be timed with the API. The report states the load each timing began
+at, and says so when it never fell below the threshold.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = 25
 HOLDERS = 10
 DEEP = 10
+QUIET_POLL_SECONDS = 5.0  # the 1-minute load average moves little faster than this
 UNCACHED = {
     "TOKENPULSE_CACHE_TTL_TRANSFERS_SECONDS": "0",
     "TOKENPULSE_CACHE_TTL_SEARCH_SECONDS": "0",
@@ -71,6 +79,8 @@ class Timing:
     legacy_samples: int = 40
     legacy_seconds: float = 6.0
     concurrency: int = 32
+    quiet_load_per_core: float = 0.5  # 1-minute load average per core before timing starts
+    quiet_timeout: float = 300.0  # longest wait for it; then timing starts anyway (reported)
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,19 @@ class Measurement:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
 
 
+@dataclass(frozen=True)
+class Quiet:
+    """The 1-minute load average when a timing began, and how long it took to get there."""
+
+    load: float
+    waited_seconds: float
+    threshold: float
+
+    @property
+    def reached(self) -> bool:
+        return self.load < self.threshold
+
+
 @dataclass
 class ApiBench:
     mode: str
@@ -107,6 +130,31 @@ class ApiBench:
     depths: list[int]
     cold_totals_ms: float
     measurements: list[Measurement] = field(default_factory=list)
+    quiet: dict[str, Quiet] = field(default_factory=dict)  # by serving: uncached, cached, legacy
+
+
+async def wait_for_quiet(
+    timing: Timing,
+    say: Callable[[str], None],
+    *,
+    cores: int | None = None,
+    loadavg: Callable[[], tuple[float, float, float]] = os.getloadavg,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Quiet:
+    """Wait until the 1-minute load average is below the threshold, or the timeout passes."""
+    threshold = timing.quiet_load_per_core * (cores or os.cpu_count() or 1)
+    started = clock()
+    for polls in itertools.count():
+        load, waited = loadavg()[0], clock() - started
+        if load < threshold or waited >= timing.quiet_timeout:
+            if load >= threshold:
+                say(f"load average still {load:.2f} after {waited:.0f} s: timing anyway")
+            return Quiet(load, waited, threshold)
+        if polls == 0:
+            say(f"waiting for the load average ({load:.2f}) to fall below {threshold:.2f}")
+        await sleep(QUIET_POLL_SECONDS)
+    raise AssertionError("unreachable")  # itertools.count() never ends
 
 
 def graphql(variables: dict[str, Any]) -> load.Call:
@@ -329,6 +377,7 @@ async def run(
         with serving({**env, **extra}, log, "bench.api_app:create") as (url, pid):
             target = load.Target(url)
             await wait_up(target, "/healthz")
+            result.quiet[cache] = await wait_for_quiet(timing, lambda text: say(f"{mode}: {text}"))
             if cache == "uncached":  # the first request counts every chain: the cold total
                 started = time.perf_counter()
                 await load.warm(target, shapes(holders, deep)[0].rest)
@@ -342,6 +391,7 @@ async def run(
     with serving(env, log, "bench.legacy_app:create") as (url, pid):
         target = load.Target(url)
         await wait_up(target, "/")
+        result.quiet["legacy"] = await wait_for_quiet(timing, lambda text: say(f"{mode}: {text}"))
         for shape in shapes(holders, deep):
             result.measurements += await measure(
                 target, pid, shape.legacy, (shape.name, "legacy", ""), timing

@@ -115,6 +115,24 @@ def _goals(result: ApiBench) -> list[str]:
     return lines
 
 
+def _quiet(result: ApiBench) -> list[str]:
+    """When each serving's timing began: the load average it waited for (or did not get)."""
+    if not result.quiet:
+        return []
+    parts = []
+    for serving, quiet in result.quiet.items():
+        waited = f"after waiting {quiet.waited_seconds:.0f} s" if quiet.waited_seconds >= 1 else ""
+        missed = "" if quiet.reached else f"still above {quiet.threshold:.2f}"
+        how = "; ".join(part for part in (waited, missed) if part)
+        parts.append(f"{serving} {quiet.load:.2f}" + (f" ({how})" if how else ""))
+    threshold = next(iter(result.quiet.values())).threshold
+    return [
+        "",
+        f"Load average (1 min) when timing began, the harness waiting for it to fall below"
+        f" {threshold:.2f}: " + ", ".join(parts) + ".",
+    ]
+
+
 def section(results: Sequence[ApiBench], when: datetime, load: tuple[float, float]) -> str:
     rows = results[0].rows
     lines = [f"<!-- transfers-api rows={rows} -->", f"### {rows:,} transfers", ""]
@@ -131,9 +149,11 @@ def section(results: Sequence[ApiBench], when: datetime, load: tuple[float, floa
             "",
             f"Table: {result.rows:,} rows, {result.table_mb:,.0f} MB with its indexes; generated"
             f" in {built.insert_seconds:.0f} s, indexes built in {built.index_seconds:.0f} s,"
-            f" VACUUM ANALYZE {built.vacuum_seconds:.0f} s. Deep pages start at rows {depths}."
+            f" VACUUM ANALYZE {built.vacuum_seconds:.0f} s, balances filled in"
+            f" {built.balances_seconds:.0f} s. Deep pages start at rows {depths}."
             f" The first request counted every chain (cold totals, once per batch afterwards):"
             f" {result.cold_totals_ms:,.0f} ms.",
+            *_quiet(result),
             "",
             "| Shape | API | Cache | Clients | Requests | p50 ms | p95 ms | p99 ms | req/s"
             " | server CPU ms/req |",

@@ -43,9 +43,9 @@ def test_generated_table(config: Config) -> None:
     built = build(config)
     assert built.rows == sum(SHARES.values())
     with psycopg.connect(dsn) as conn:
-        per_chain = dict(
+        per_chain: dict[object, object] = dict(
             conn.execute("select chain_id, count(*) from transfers group by 1").fetchall()
-        )  # type: ignore[arg-type]
+        )
         assert per_chain == SHARES
         keys = conn.execute(
             "select count(distinct (chain_id, block_number, log_index)) from transfers"
@@ -74,6 +74,16 @@ def test_generated_table(config: Config) -> None:
         ).fetchone()
         assert hot_rows is not None
         assert 0.05 < hot_rows[0] / built.rows < 0.15
+        # balances as the write path would have kept them: each row counts for both its
+        # addresses, a self-transfer once.
+        per_address = conn.execute(
+            "select chain_id, sum(transfers)::bigint from balances group by 1"
+        ).fetchall()
+        per_row = conn.execute(
+            "select chain_id, count(*) * 2 - count(*) filter (where from_address = to_address)"
+            " from transfers group by 1"
+        ).fetchall()
+        assert dict(per_address) == dict(per_row)
         indexes_after = sorted(
             r[0]
             for r in conn.execute("select indexdef from pg_indexes where tablename = 'transfers'")
@@ -97,6 +107,7 @@ def test_every_shape_is_served_and_the_baseline_agrees(config: Config, tmp_path:
                 assert response.status_code == 200, (shape.name, response.text[:200])
                 assert "errors" not in response.json()
         deep_rest = api.get(shapes[3].rest[0].path).json()
+        address_total = api.get(shapes[2].rest[0].path).json()["meta"]["total"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TOKENPULSE_DATABASE_URL", dsn)
         with TestClient(legacy_app.create()) as legacy:
@@ -104,6 +115,13 @@ def test_every_shape_is_served_and_the_baseline_agrees(config: Config, tmp_path:
             everything = legacy.get("/legacy/transfers?chainId=0&pageSize=1").json()
             one_chain = legacy.get(shapes[1].legacy[0].path).json()
     assert everything["meta"]["total"] == sum(SHARES.values())
+    holder = bytes.fromhex(holders[0][2:])
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "select count(*) from transfers where from_address = %s or to_address = %s",
+            (holder, holder),
+        ).fetchone()
+    assert (address_total,) == rows
     assert one_chain["meta"]["total"] == SHARES[137]
     assert len(deep_legacy["data"]) == len(deep_rest["data"]) == transfers_api.PAGE
     assert deep_legacy["meta"]["page"] == deep[0][1] // transfers_api.PAGE + 1

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from app import config
 from app.domain import SchemaMode
-from bench import data, report
+from bench import data, dataset, report, transfers_api, transfers_report
 from bench.api import Endpoint
 from bench.store import Migrated
 from tests.conftest import TEST_ENV
@@ -74,3 +74,66 @@ def test_markdown_renders_every_section() -> None:
     assert "is below the anchor" in text
     assert "planning dominates" in text
     assert "7 days" in text
+
+
+class FakeMachine:
+    """A load average that falls by one each poll, and a clock that the polls move."""
+
+    def __init__(self, loads: list[float]) -> None:
+        self.loads, self.now, self.said = loads, 0.0, list[str]()
+
+    def loadavg(self) -> tuple[float, float, float]:
+        load = self.loads.pop(0) if len(self.loads) > 1 else self.loads[0]
+        return (load, 0.0, 0.0)
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def wait(self, timing: transfers_api.Timing) -> transfers_api.Quiet:
+        return await transfers_api.wait_for_quiet(
+            timing,
+            self.said.append,
+            cores=2,
+            loadavg=self.loadavg,
+            sleep=self.sleep,
+            clock=lambda: self.now,
+        )
+
+
+async def test_timing_waits_for_the_load_to_fall_below_the_threshold() -> None:
+    machine = FakeMachine([3.0, 2.0, 1.5, 0.9, 0.1])
+    quiet = await machine.wait(transfers_api.Timing(quiet_load_per_core=0.5))
+    assert (quiet.load, quiet.threshold, quiet.reached) == (0.9, 1.0, True)
+    assert quiet.waited_seconds == 3 * transfers_api.QUIET_POLL_SECONDS
+    assert machine.said == ["waiting for the load average (3.00) to fall below 1.00"]
+
+
+async def test_a_quiet_machine_is_timed_at_once() -> None:
+    machine = FakeMachine([0.4])
+    quiet = await machine.wait(transfers_api.Timing())
+    assert (quiet.waited_seconds, quiet.reached, machine.said) == (0.0, True, [])
+
+
+async def test_timing_starts_anyway_after_the_timeout_and_says_so() -> None:
+    machine = FakeMachine([7.8])
+    quiet = await machine.wait(transfers_api.Timing(quiet_timeout=60))
+    assert not quiet.reached
+    assert quiet.waited_seconds >= 60
+    assert machine.said[-1] == "load average still 7.80 after 60 s: timing anyway"
+
+
+def test_the_report_states_the_load_each_timing_began_at() -> None:
+    built = dataset.Built(1000, 1.0, 1.0, 1.0, 2.0)
+    result = transfers_api.ApiBench("portable", 1000, built, 10.0, [10], 5.0)
+    result.quiet = {
+        "uncached": transfers_api.Quiet(0.62, 45.0, 1.0),
+        "cached": transfers_api.Quiet(0.4, 0.0, 1.0),
+        "legacy": transfers_api.Quiet(2.5, 300.0, 1.0),
+    }
+    text = transfers_report.section([result], datetime(2026, 11, 29, tzinfo=UTC), (1.0, 2.0))
+    assert (
+        "Load average (1 min) when timing began, the harness waiting for it to fall below 1.00:"
+        " uncached 0.62 (after waiting 45 s), cached 0.40, legacy 2.50 (after waiting 300 s;"
+        " still above 1.00)."
+    ) in text
+    assert "balances filled in 2 s" in text
