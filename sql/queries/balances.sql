@@ -41,8 +41,9 @@ order by c.chain_id;
 
 -- name: list_holders
 -- A keyset page of holders by (balance desc, address, chain id), one chain or every chain.
--- Each chain's page is read from balances_holders_idx (at most limit + offset entries), then
--- the chains' pages are merged. `after_*` is the last row of the previous page; `lo`/`hi`
+-- Each chain's page is a top-N sort of its rows (the primary key's chain prefix; no index on
+-- balance, so that balance updates stay HOT: migration 0009), at most limit + offset rows,
+-- then the chains' pages are merged. `after_*` is the last row of the previous page; `lo`/`hi`
 -- bound the address for a prefix search, `contains` matches hex digits anywhere.
 select h.chain_id, h.address, h.balance, h.received, h.sent, h.transfers
 from chains c
@@ -54,7 +55,7 @@ cross join lateral (
       and b.address <> '\x0000000000000000000000000000000000000000'::bytea
       and (%(lo)s::bytea is null or b.address between %(lo)s::bytea and %(hi)s::bytea)
       and (%(contains)s::text is null or strpos(encode(b.address, 'hex'), %(contains)s) > 0)
-      -- Redundant with the next condition, but a bound the index scan can start from.
+      -- Redundant with the next condition, but a cheap first test.
       and (%(after_balance)s::numeric is null or b.balance <= %(after_balance)s::numeric)
       and (%(after_balance)s::numeric is null
            or b.balance < %(after_balance)s::numeric
@@ -70,7 +71,7 @@ order by h.balance desc, h.address, h.chain_id
 limit %(limit)s offset %(offset)s;
 
 -- name: count_holders
--- Holders under the same filters as list_holders (no cursor): balances_holders_idx alone.
+-- Holders under the same filters as list_holders (no cursor).
 select count(*) as n
 from balances b
 where (%(chain_id)s::integer is null or b.chain_id = %(chain_id)s::integer)

@@ -26,8 +26,7 @@ from stdin (format binary);
 -- name: insert_from_staging
 -- Idempotent by identity: a row seen before (or twice in one batch) is skipped, never updated.
 -- The balances of exactly the rows inserted (RETURNING) move in the same statement, summed
--- per address and applied in key order (the order the direct path uses too, so two writers
--- of one chain lock balance rows in the same order). Returns the number of new rows.
+-- per address. Returns the number of new rows.
 with new as (
     insert into transfers (chain_id, block_time, block_number, block_hash, tx_hash, log_index,
                            tx_index, from_address, to_address, value, nonce, gas, gas_price,
@@ -51,7 +50,6 @@ with new as (
     select chain_id, address, sum(received), sum(sent), sum(transfers)
     from deltas
     group by chain_id, address
-    order by chain_id, address
     on conflict (chain_id, address) do update set
         received = b.received + excluded.received,
         sent = b.sent + excluded.sent,
@@ -59,13 +57,39 @@ with new as (
 )
 select count(*) as inserted from new;
 
+-- name: create_balance_staging
+-- The direct path's copy of each batch's parties and amounts, for its balance deltas: the
+-- rows COPYed straight into transfers cannot be told apart there afterwards. Kept and emptied
+-- at every commit like transfers_staging (no DDL per batch).
+create temp table if not exists balance_staging (
+    chain_id integer not null,
+    from_address bytea not null,
+    to_address bytea not null,
+    value numeric not null
+) on commit delete rows;
+
+-- name: clear_balance_staging
+delete from balance_staging;
+
+-- name: copy_balance_staging
+copy balance_staging (chain_id, from_address, to_address, value) from stdin (format binary);
+
 -- name: add_balances
--- The direct path's balance deltas, summed per (chain, address) by the client and sorted by
--- key (app/store/transfers.py): one statement per batch.
+-- The direct path's balance deltas: the staged rows summed per (chain, address), in one
+-- statement. No ORDER BY for the row locks: writers of one chain hold lock_chains first.
+with deltas as (
+    select chain_id, to_address as address, value as received, 0::numeric as sent,
+           1::bigint as transfers
+    from balance_staging
+    union all
+    select chain_id, from_address, 0::numeric, value,
+           case when from_address = to_address then 0 else 1 end
+    from balance_staging
+)
 insert into balances as b (chain_id, address, received, sent, transfers)
-select *
-from unnest(%(chain_ids)s::integer[], %(addresses)s::bytea[], %(received)s::numeric[],
-            %(sent)s::numeric[], %(transfers)s::bigint[])
+select chain_id, address, sum(received), sum(sent), sum(transfers)
+from deltas
+group by chain_id, address
 on conflict (chain_id, address) do update set
     received = b.received + excluded.received,
     sent = b.sent + excluded.sent,
@@ -75,7 +99,9 @@ on conflict (chain_id, address) do update set
 -- The per-chain lock coverage_add() and a rewind take (sql/idempotent/010_coverage.sql), taken
 -- before balance rows are touched: a rewind takes it first and then updates balances, so a
 -- writer of the same chain must not hold balance rows while it waits for it (a deadlock).
--- Every writer takes it at its coverage_add anyway, so this only takes it a little earlier.
+-- It also serialises the balance updates of a chain's writers, so they never deadlock on
+-- balance rows whatever their order. Every writer takes it at its coverage_add anyway, so
+-- this only takes it a little earlier (after the batch's COPY, which runs unserialised).
 select pg_advisory_xact_lock(hashtext('coverage'), chain_id)
 from unnest(%(chain_ids)s::integer[]) as chain_id
 order by chain_id;
