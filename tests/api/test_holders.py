@@ -40,27 +40,31 @@ def dataset(seed: int = 11) -> list[Transfer]:
     rng = random.Random(seed)
     rows: list[Transfer] = []
     for chain_id, first in CHAINS.items():
-        people = ["0x" + rng.randbytes(20).hex() for _ in range(25)]
-        people.append("0xabcd" + "00" * 18)  # a prefix to search for
-        held: Counter[str] = Counter()
-        block = first
-
-        def move(sender: str, receiver: str, value: int) -> None:
-            nonlocal block
-            block += 1
-            rows.append(transfer(chain_id, block, 0, sender=sender, receiver=receiver, value=value))
-            held[sender] -= value
-            held[receiver] += value
-
-        move(ZERO, people[0], MINT)
-        for _ in range(120):
-            sender = rng.choice([p for p in people if held[p] > 0])
-            receiver = sender if rng.random() < 0.05 else rng.choice(people)
-            move(sender, receiver, rng.randint(1, held[sender]))
-        emptied = next(p for p in people if held[p] > 0 and p != people[0])
-        move(emptied, people[0], held[emptied])
-        move(people[0], ZERO, 12345)  # a burn
+        rows += _chain_rows(rng, chain_id, first)
     return rows
+
+
+def _chain_rows(rng: random.Random, chain_id: int, first: int) -> list[Transfer]:
+    people = ["0x" + rng.randbytes(20).hex() for _ in range(25)]
+    people.append("0xabcd" + "00" * 18)  # a prefix to search for
+    held: Counter[str] = Counter()
+    moves: list[tuple[str, str, int]] = [(ZERO, people[0], MINT)]
+    held[people[0]] = MINT
+    for _ in range(120):
+        sender = rng.choice([p for p in people if held[p] > 0])
+        receiver = sender if rng.random() < 0.05 else rng.choice(people)
+        value = rng.randint(1, held[sender])
+        moves.append((sender, receiver, value))
+        held[sender] -= value
+        held[receiver] += value
+    emptied = next(p for p in people if held[p] > 0 and p != people[0])
+    moves.append((emptied, people[0], held[emptied]))
+    burnt = min(12345, held[people[0]] + held[emptied])
+    moves.append((people[0], ZERO, burnt))  # a burn
+    return [
+        transfer(chain_id, first + i + 1, 0, sender=sender, receiver=receiver, value=value)
+        for i, (sender, receiver, value) in enumerate(moves)
+    ]
 
 
 ROWS = dataset()
