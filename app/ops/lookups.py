@@ -2,10 +2,11 @@
 ``address`` and ``search`` fields, cached (sections ``address`` and ``search``, dropped on
 every announced batch).
 
-Balances: no holder-balance table exists yet, so a balance is what the stored transfers add
-up to on the chain (received minus sent). It is ``exact`` where the chain's coverage is
-complete (app.ops.transfer_service.ChainState.complete) and ``partial`` otherwise, and may
-then even be negative (a spend stored, the receipt not yet).
+Balances: what the stored transfers add up to on the chain (received minus sent), read from
+the ``balances`` table the write path keeps in step with the rows (app.store.addresses). It
+is ``exact`` where the chain's coverage is complete
+(app.ops.transfer_service.ChainState.complete) and ``partial`` otherwise, and may then even
+be negative (a spend stored, the receipt not yet).
 
 Search kinds (legacy-api.md §1.7): ``0x`` + 40 hex digits is an address, ``0x`` + 64 a
 transaction hash, digits a block number. ENS names are refused (400 ``invalid_query``): the

@@ -116,7 +116,8 @@ class TransferConnection:
         description=(
             "Exact number of stored transfers under the filters (not the page). Opt-in: only"
             " counted when selected. Unfiltered chain totals are kept per chain and recounted"
-            " per ingested batch; any other filter reads every matching row."
+            " per ingested batch; an address alone (with or without chainId) is read from the"
+            " per-address counts ingestion keeps; any other filter reads every matching row."
         ),
     )
     total_count_accuracy: Accuracy = strawberry.field(
