@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     cache_ttl_search_seconds: float = Field(default=30.0, ge=0)
     cache_ttl_chains_seconds: float = Field(default=30.0, ge=0)
     cache_ttl_holders_seconds: float = Field(default=60.0, ge=0)
+    cache_ttl_analytics_seconds: float = Field(default=60.0, ge=0)
     cache_max_entries: int = Field(default=10_000, ge=1)
     cors_origins: str = "http://localhost:5173,http://localhost:3000"
 

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from app.graphql.errors import ErrorCodes
 from app.graphql.resolvers import address as address_resolvers
+from app.graphql.resolvers import analytics as analytics_resolvers
 from app.graphql.resolvers import chains as chain_resolvers
 from app.graphql.resolvers import health as health_resolvers
 from app.graphql.resolvers import holders as holder_resolvers
@@ -29,6 +30,7 @@ from app.graphql.resolvers import transfers as transfer_resolvers
 from app.graphql.resolvers import transfers_subscription
 from app.graphql.resolvers import warm as warm_resolvers
 from app.graphql.types import transfer_scalars
+from app.graphql.types.analytics import Analytics
 from app.graphql.types.chain import Chain
 from app.graphql.types.health import Health
 from app.graphql.types.holder import HolderConnection
@@ -88,6 +90,13 @@ class Query:
         description=(
             "Transfer count, volume, holders and supply per chain and summed, each with its"
             " accuracy, coverage, source timestamp, upstream figures and staleness."
+        ),
+    )
+    analytics: Analytics = strawberry.field(
+        resolver=analytics_resolvers.analytics,
+        description=(
+            "Daily series, metrics with changes, forecasts with intervals, anomalies and"
+            " breakdowns of a window, from the store's aggregates (docs/analytics.md)."
         ),
     )
 

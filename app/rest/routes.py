@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from app.rest import address, cache, chains, health, holders, search, stats, totals, transfers
+from app.rest import (
+    address,
+    analytics,
+    cache,
+    chains,
+    health,
+    holders,
+    search,
+    stats,
+    totals,
+    transfers,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -19,4 +30,5 @@ def routes() -> list[BaseRoute]:
         Route("/api/stats", stats.endpoint, methods=["GET"], name="api_stats"),
         Route("/api/totals", totals.endpoint, methods=["GET"], name="api_totals"),
         Route("/api/info", totals.info_endpoint, methods=["GET"], name="api_info"),
+        Route("/api/analytics", analytics.endpoint, methods=["GET"], name="api_analytics"),
     ]
