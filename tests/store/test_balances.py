@@ -3,6 +3,7 @@ its reads (summaries, holder pages, address balances). Both schema modes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -256,3 +257,29 @@ async def _first_block(conn: pool_module.Connection, chain_id: int) -> int:
     row = await cur.fetchone()
     assert row is not None
     return int(row["first_block"])
+
+
+async def test_a_writer_and_a_rewind_of_one_chain_wait_for_each_other(
+    pool: pool_module.Pool,
+) -> None:
+    """A batch holds the chain's lock from its balance update to its commit; a rewind of the
+    same chain waits for it (and the other way round), never deadlocks, and the result is
+    exact whichever goes first."""
+    rows = ledger()
+    async with pool.connection() as conn:
+        await load(conn, rows[:3])
+    more = [transfer(20 + i, addr(1), addr(5 + i), 1, block=110 + i) for i in range(3)]
+    async with pool.connection() as writer, pool.connection() as rewinder:
+        async with writer.transaction():
+            await transfers.copy_transfers(writer, more, "rpc")  # holds the lock now
+
+            async def rewind() -> int:
+                async with rewinder.transaction():
+                    return await reorgs.delete_above(rewinder, CHAIN, 100)
+
+            waiting = asyncio.create_task(rewind())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # blocked on the writer's lock, not deadlocked
+        assert await asyncio.wait_for(waiting, 10) == 2 + len(more)
+    async with pool.connection() as conn:
+        assert await stored(conn) == expected(rows[:1])
