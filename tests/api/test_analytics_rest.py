@@ -439,3 +439,12 @@ def test_a_ttl_of_zero_reads_every_time(config: Config) -> None:
         response = client.get("/api/analytics", params={"timeRange": "all"})
         assert response.headers["cache-control"] == "no-cache"
         assert "analytics" not in client.get("/api/cache-health").json()["caches"]
+
+
+def test_a_database_outage_is_a_503_never_a_500(offline: TestClient) -> None:
+    for params in ({"timeRange": "7d"}, {"timeRange": "all", "chainId": "137"}):
+        response = offline.get("/api/analytics", params=params)
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "database_unavailable"
+    graphql = offline.post("/graphql", json={"query": "{ analytics { range } }"})
+    assert graphql.json()["errors"][0]["extensions"]["code"] == "database_unavailable"
