@@ -5,6 +5,8 @@ refusal as an error with extensions.code."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -148,7 +150,9 @@ def test_values_are_exact_strings_up_to_uint256(api: TestClient) -> None:
 
 
 def test_first_zero_and_the_1000_clamp(config: Config) -> None:
-    rows = dataset(1100, seed=5)
+    # Amounts play no part here. Left at 2^256 - 1 for one row in ten, 1100 rows would add up
+    # past numeric(78,0) in an address's balances total, which the write path refuses.
+    rows = [replace(row, value=Decimal(int(row.value) % 10**24)) for row in dataset(1100, seed=5)]
     transfer_data.load(config, rows)
     with TestClient(create_app(config)) as client:
         assert connection(client, first=0)["edges"] == []
