@@ -30,7 +30,7 @@ with counts as (
 )
 select c.chain_id, c.first_block,
        coalesce(n.holders, 0) as holders,
-       coalesce(n.supply, 0)::numeric(78, 0) as supply,
+       coalesce(n.supply, 0) as supply,
        coalesce(n.addresses, 0) as addresses,
        v.covered_from, v.covered_to,
        coalesce(greatest(v.ranges - 1, 0) + (v.tail_from > c.first_block)::int, 0) as gaps

@@ -124,6 +124,24 @@ async def test_large_values_sum_exactly(conn: pool_module.Connection) -> None:
     assert (await stored(conn))[(CHAIN, addr(1))] == (2 * big - 1, 0, 2)
 
 
+async def test_totals_beyond_78_digits_are_kept(conn: pool_module.Connection) -> None:
+    """Twelve uint256-max transfers add up past numeric(78, 0): the batch must still load
+    (a refused batch would stop the chain's ingestion at every retry)."""
+    top = 2**256 - 1
+    rows = [transfer(i, ZERO if i % 2 == 0 else addr(1), addr(1), top) for i in range(12)]
+    await load(conn, rows)
+    await load(conn, [*rows, transfer(12, addr(1), addr(2), top)])  # the fallback path too
+    found = await stored(conn)
+    assert found[(CHAIN, addr(1))] == (12 * top, 7 * top, 13)  # six were self-transfers
+    assert found[(CHAIN, ZERO)] == (0, 6 * top, 6)
+    await _chains(conn)
+    summary = {s.chain_id: s for s in await balances.summaries(conn)}[CHAIN]
+    assert summary.supply == 6 * top
+    async with conn.transaction():
+        await reorgs.delete_above(conn, CHAIN, 105)
+    assert (await stored(conn))[(CHAIN, addr(1))] == (6 * top, 3 * top, 6)
+
+
 async def test_a_rewind_subtracts_the_deleted_rows(conn: pool_module.Connection) -> None:
     rows = ledger()  # blocks 100..104
     await load(conn, rows)
