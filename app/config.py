@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     figures_window_hours: float = Field(default=24.0, gt=0)
     validate_hour_utc: int = Field(default=3, ge=0, le=23)
     validate_threshold: float = Field(default=0.02, ge=0, le=1)
+    # Analytics aggregates (app.ingest.aggregates): refresh job interval, hourly retention.
+    analytics_refresh_seconds: float = Field(default=60.0, gt=0)
+    analytics_hourly_retention_days: int = Field(default=90, ge=1)
     # The API's response caches (app.ops.transfer_service): how long an entry may be served.
     # Entries are also dropped as soon as the worker announces a batch of their chain.
     cache_ttl_transfers_seconds: float = Field(default=15.0, ge=0)
