@@ -28,8 +28,9 @@ class ProgressLine:
     """A backfill's progress on stderr: rewritten in place on a terminal, otherwise one line
     at most every ``every`` seconds (and the last one), for logs and CI."""
 
-    def __init__(self, label: str, *, every: float = 1.0) -> None:
+    def __init__(self, label: str, *, every: float = 1.0, unit: str = "blocks") -> None:
         self.label = label
+        self.unit = unit
         self.every = every
         self.tty = sys.stderr.isatty()
         self.started = self.last = time.monotonic()
@@ -41,7 +42,8 @@ class ProgressLine:
             return
         self.last = now
         share = 100.0 * done / total if total else 100.0
-        text = f"{self.label}: {share:5.1f}% {done:,}/{total:,} blocks, {now - self.started:.0f}s"
+        counts = f"{done:,}/{total:,} {self.unit}"
+        text = f"{self.label}: {share:5.1f}% {counts}, {now - self.started:.0f}s"
         click.echo(f"\r{text}" if self.tty else text, err=True, nl=not self.tty)
         self.shown = True
 

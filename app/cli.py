@@ -33,7 +33,7 @@ from app import logging as app_logging
 from app.config import Config, Settings
 from app.domain import Chain
 from app.errors import ConfigError, DatabaseUnavailable, TokenpulseError
-from app.store import chains, cluster, migrate
+from app.store import analytics, chains, cluster, migrate
 from app.store import pool as store_pool
 
 log = logging.getLogger(__name__)
@@ -199,6 +199,32 @@ def backfill(
     sys.exit(outcome[0] if outcome else tool.EXIT_INTERRUPTED)
 
 
+@cli.command("backfill-analytics")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Refresh this many UTC days back, today included.",
+)
+def backfill_analytics(days: int) -> None:
+    """Compute the analytics aggregates of past days from the stored transfers, a day per
+    statement, oldest first, with a progress line (idempotent; Ctrl-C stops after the day in
+    flight). Needed once after loading history into a timescale database: its refresh
+    policies only look at recent buckets."""
+    config = start()
+    need_database(config.settings)
+    from app import backfill_analytics as tool  # the ingestion side, only for this command
+
+    outcome: list[int] = []
+
+    async def main(stop: asyncio.Event) -> None:
+        outcome.append(await tool.run(config, days, stop))
+
+    run_until_signalled(main)
+    sys.exit(outcome[0] if outcome else tool.EXIT_INTERRUPTED)
+
+
 @cli.command()
 @click.option("--chain", "chain_id", type=int, help="Only this chain id (default: every enabled).")
 @click.option(
@@ -275,6 +301,8 @@ async def migrate_and_sync(config: Config, dsn: str | None = None) -> None:
         report = await migrate.migrate(conn, config.settings.schema_mode)
         async with conn.transaction():
             changed = await chains.upsert_chains(conn, config.chains)
+            retention = config.settings.analytics_hourly_retention_days
+            await analytics.apply_retention(conn, retention)
     click.echo(migrate_summary(report))
     total = len(config.chains)
     click.echo(

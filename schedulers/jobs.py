@@ -39,9 +39,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from app.config import Config
 from app.domain import Chain
 from app.errors import TokenpulseError
+from app.ingest import aggregates, warm
 from app.ingest import figures as token_figures
 from app.ingest import reconcile as reconciliation
-from app.ingest import warm
 from app.ingest.runtime import Ingestor
 from app.ops import validation_runner
 from app.store import chains, ingest_status, workers
@@ -289,6 +289,25 @@ def figure_jobs(config: Config) -> tuple[Job, ...]:
     return fetch, nightly
 
 
+async def refresh_analytics(ctx: JobContext) -> None:
+    """Recompute the recent analytics buckets, then every old range ingestion recorded in
+    analytics_dirty (backfills), then apply the hourly retention (app.ingest.aggregates)."""
+    report = await aggregates.refresh_once(ctx.config.settings)
+    log.info("analytics refreshed", extra={"days": report.days, "dirty": report.dirty})
+
+
+def analytics_job(config: Config) -> Job:
+    interval = config.settings.analytics_refresh_seconds
+    return Job(
+        "analytics_refresh",
+        refresh_analytics,
+        every=timedelta(seconds=interval),
+        misfire_grace_time=max(1, round(interval)),
+        at_leadership_start=True,
+        start_delay=5.0,  # after the first tip cycles have begun
+    )
+
+
 def tip_job(chain: Chain, config: Config, index: int = 0) -> Job:
     interval = config.settings.ingest_interval_seconds
 
@@ -322,13 +341,14 @@ def backfill_job(config: Config) -> Job:
 
 def plan(config: Config) -> tuple[Job, ...]:
     """Every job of a leader: the JOBS table, a tip job per enabled chain, the backfill job,
-    unless TOKENPULSE_RECONCILE_WINDOWS is 0 the reconcile job, the upstream figures job and
-    the nightly validation."""
+    unless TOKENPULSE_RECONCILE_WINDOWS is 0 the reconcile job, the upstream figures job,
+    the nightly validation and analytics_refresh."""
     tips = tuple(tip_job(chain, config, i) for i, chain in enumerate(config.enabled_chains))
     if not tips:
         return JOBS
     checks = (reconcile_job(config),) if config.settings.reconcile_windows else ()
-    return (*JOBS, *tips, backfill_job(config), *checks, *figure_jobs(config))
+    analytics = analytics_job(config)
+    return (*JOBS, *tips, backfill_job(config), *checks, *figure_jobs(config), analytics)
 
 
 def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> None:

@@ -19,7 +19,7 @@ from app.domain import Transfer
 from app.ingest import windows
 from app.ingest.report import SyncReport
 from app.ingest.sources import Fetched, Source
-from app.store import coverage, notify, transfers
+from app.store import analytics, coverage, notify, transfers
 from app.store import pool as store_pool
 from app.upstreams import errors as upstream_errors
 
@@ -48,6 +48,8 @@ class StoreSink:
         # Rows and their coverage commit together: coverage is the checkpoint.
         async with store_pool.transaction(self.pool) as conn:
             inserted = await transfers.copy_transfers(conn, rows, self.source) if rows else 0
+            if inserted:  # old rows (a backfill) must reach the analytics aggregates too
+                await analytics.mark_rows(conn, rows)
             top = None
             if sealed_to >= lo:
                 top = (await coverage.add_range(conn, self.chain_id, lo, sealed_to))[1]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from app import upstreams
 from app.ingest.ranges import CollectSink, RangeRun
 from app.ingest.sources import Meter, Source, Tip
-from app.store import coverage, notify, reorgs, transfers
+from app.store import analytics, coverage, notify, reorgs, transfers
 from app.store import pool as store_pool
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,13 @@ async def repair(pool: store_pool.Pool, run: RangeRun, fork: int, tip: Tip) -> t
     sink = CollectSink()
     await run.run(fork + 1, tip.head, sink, stop_on_unsealed=True)
     async with store_pool.transaction(pool) as conn:
+        # Analytics buckets of the rows replaced, when old enough to need an explicit refresh.
+        await analytics.mark_blocks(conn, run.chain_id, fork + 1, tip.head)
         deleted = await reorgs.delete_above(conn, run.chain_id, fork)
         inserted = 0
         if sink.rows:
             inserted = await transfers.copy_transfers(conn, sink.rows, run.source.kind)
+            await analytics.mark_rows(conn, sink.rows)
         for lo, hi in sink.sealed:
             await coverage.add_range(conn, run.chain_id, lo, hi)
         await reorgs.insert_event(conn, run.chain_id, fork, tip.head, deleted, inserted)

@@ -45,7 +45,7 @@ def test_plan_has_a_tip_job_per_enabled_chain_and_a_backfill_job() -> None:
     assert len(tips) == 9
     assert set(scheduled) == {
         "sync_chains", "prune_heartbeats", "backfill", "reconcile", "token_figures",
-        "validate_nightly", *tips,
+        "validate_nightly", "analytics_refresh", *tips,
     }  # fmt: skip
     for name in tips:
         job = scheduled[name]
@@ -57,6 +57,9 @@ def test_plan_has_a_tip_job_per_enabled_chain_and_a_backfill_job() -> None:
     backfill = scheduled["backfill"]
     assert (backfill.max_instances, backfill.coalesce) == (1, True)
     assert backfill.trigger.interval == timedelta(seconds=60)
+    refresh = scheduled["analytics_refresh"]  # TOKENPULSE_ANALYTICS_REFRESH_SECONDS
+    assert (refresh.max_instances, refresh.coalesce) == (1, True)
+    assert refresh.trigger.interval == timedelta(seconds=60)
 
 
 def test_no_enabled_chain_no_ingestion_jobs() -> None:
