@@ -9,9 +9,10 @@ the simulator for ``--budget-seconds`` (60) per provider latency of ``--budget-l
 (loopback and 700 ms: about three minutes; ``--budget-seconds 0`` skips it). Then the
 transfers API benchmark (bench/transfers_api.py) on a table of ``--api-rows`` transfers of its
 own: 1 M by default (``make bench``, a few minutes per mode), 10 M for ``make bench-full``;
-``--api-rows 0`` skips it.
+``--api-rows 0`` skips it. ``--analytics`` adds the analytics aggregates (bench/analytics.py:
+the refresh of a 90-day backfill and the 7d/30d/90d/all window reads) on ``--api-rows`` rows.
 
-    python -m bench.run [--rows 200000] [--store-rows 50000] [--api-rows 1000000]
+    python -m bench.run [--rows 200000] [--store-rows 50000] [--api-rows 1000000] [--analytics]
                         [--budget-seconds 60] [--out docs/performance.md]
 """
 
@@ -31,6 +32,7 @@ from typing import Any
 from app import config
 from app.config import Config
 from app.store import pool as store_pool
+from bench import analytics as analytics_bench
 from bench import api, data, ingest, report, server, store, transfers_api, transfers_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--api-seconds", type=float, default=4.0, help="concurrent phase")
     parser.add_argument("--api-rows", type=int, default=1_000_000, help="transfers API table")
+    parser.add_argument(
+        "--analytics",
+        action="store_true",
+        help="also bench the analytics aggregates (bench/analytics.py) on --api-rows rows",
+    )
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--modes", nargs="+", choices=["timescale", "portable"])
     parser.add_argument("--out", type=Path, help="Markdown report (e.g. docs/performance.md)")
@@ -208,6 +215,12 @@ async def main(argv: list[str] | None = None) -> int:
                     pg.create_database, mode, args.api_rows, args.seed, api_log, say
                 )
             )
+        analytics_results = [
+            await analytics_bench.run(
+                pg.create_database, mode, args.api_rows or 1_000_000, args.seed, 20, say
+            )
+            for mode in (modes if args.analytics else [])
+        ]
         machine = report.Machine.read(pg.version())
     params = {
         "rows": args.rows,
@@ -225,6 +238,8 @@ async def main(argv: list[str] | None = None) -> int:
         text += "\n" + transfers_report.merge(previous, chapter)
     elif previous and transfers_report.HEADING in previous:  # keep the last API figures
         text += "\n" + previous[previous.index(transfers_report.HEADING) :]
+    if analytics_results:
+        text += "\n" + analytics_bench.markdown(analytics_results)
     if args.out:
         args.out.write_text(text)
         say(f"wrote {args.out}")

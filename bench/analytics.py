@@ -1,0 +1,212 @@
+"""Analytics aggregates at scale: how long refreshes take and how fast windows are read.
+
+On a table of ``--rows`` synthetic transfers (bench/dataset.py: 365 days, 5,000 holders and a
+hot address, the busiest chain Polygon), per schema mode: the time of
+``tokenpulse backfill-analytics --days 90`` (a day per statement), then of the rest of the
+year, then the latency of the store reads the analytics API makes for 7-day, 30-day, 90-day
+and all-time windows (the whole-token figures and the busiest chain's), next to the legacy
+approach for the distinct count: ``count(distinct)`` over the raw transfers of the window.
+
+    python -m bench.analytics [--rows 1000000] [--samples 20] [--modes portable timescale]
+
+``python -m bench.run --analytics`` runs it too, on ``--api-rows`` rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app import config
+from app.ingest import aggregates
+from app.store import analytics
+from app.store import pool as store_pool
+from bench import data, dataset, server, store
+
+BUSIEST_CHAIN = 137
+WINDOWS: tuple[int | None, ...] = (7, 30, 90, None)  # None: all
+ENV = {
+    "TOKENPULSE_ETHERSCAN_API_KEYS": "bench-key",
+    "TOKENPULSE_CRONOS_API_KEYS": "bench-key",
+    "TOKENPULSE_LOG_LEVEL": "WARNING",
+}
+RAW_DISTINCT = """
+select count(distinct address) from (
+    select from_address as address from transfers
+    where block_time >= %(from)s and block_time < %(to)s
+    union all
+    select to_address from transfers where block_time >= %(from)s and block_time < %(to)s
+) as sides
+"""
+
+
+@dataclass
+class Timing:
+    read: str  # which store function
+    window: str  # 7d, 30d, 90d, all
+    scope: str  # all chains, or the chain id
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+@dataclass
+class AnalyticsBench:
+    mode: str
+    rows: int
+    refresh_90_days_seconds: float
+    refresh_rest_seconds: float  # the other 275 days of the year
+    activity_rows: int
+    activity_mb: float
+    timings: list[Timing]
+    raw_distinct_ms: dict[str, float]  # legacy: count(distinct) over raw rows, per window
+
+
+def label(days: int | None) -> str:
+    return "all" if days is None else f"{days}d"
+
+
+async def run(
+    create_database: Callable[[str], str],
+    mode: str,
+    rows: int,
+    seed: int,
+    samples: int,
+    say: Callable[[str], None],
+) -> AnalyticsBench:
+    dsn = create_database(f"tokenpulse_bench_analytics_{mode}")
+    cfg = config.load({**ENV, "TOKENPULSE_DATABASE_URL": dsn})
+    await store.migrate_twice(cfg, mode)
+    await store.upsert_chains(cfg)
+    dataset.build(dsn, data.split(rows, cfg.chains, BUSIEST_CHAIN), cfg.chains, seed, say)
+    end = data.START + timedelta(days=data.SPAN_DAYS)
+    now = end - timedelta(seconds=1)  # "today" is the dataset's last day
+    started = time.perf_counter()
+    await aggregates.backfill(cfg.settings, 90, now=now)
+    ninety = time.perf_counter() - started
+    say(f"analytics {mode}: 90 days refreshed in {ninety:.1f} s")
+    started = time.perf_counter()
+    conn = await store_pool.connect(cfg.settings, autocommit=True)
+    async with conn:
+        await aggregates.refresh_days(conn, data.START, now - timedelta(days=89))
+        rest = time.perf_counter() - started
+        say(f"analytics {mode}: the other days refreshed in {rest:.1f} s")
+        await conn.execute("vacuum (analyze) analytics_address_daily")
+        await conn.execute("vacuum (analyze) analytics_daily_uniques")
+        size = await _activity_size(conn)
+        timings = await _time_reads(conn, now, samples)
+        raw = {label(days): await _raw_ms(conn, now, days) for days in WINDOWS}
+    return AnalyticsBench(mode, rows, ninety, rest, size[0], size[1], timings, raw)
+
+
+async def _activity_size(conn: store_pool.Connection) -> tuple[int, float]:
+    cur = await conn.execute("select count(*) as n from analytics_address_daily")
+    count = await cur.fetchone()
+    cur = await conn.execute(
+        "select sum(pg_total_relation_size(c.oid)) / 1048576.0 as mb from pg_class c"
+        " where c.oid = 'analytics_address_daily'::regclass or c.oid in (select inhrelid"
+        " from pg_inherits where inhparent = 'analytics_address_daily'::regclass)"
+    )
+    mb = await cur.fetchone()
+    return int(count["n"]) if count else 0, float(mb["mb"] or 0) if mb else 0.0
+
+
+async def _time_reads(conn: store_pool.Connection, now: datetime, samples: int) -> list[Timing]:
+    found: list[Timing] = []
+    for days in WINDOWS:
+        window = analytics.Window() if days is None else analytics.Window.last_days(days, now)
+        for chain_id in (None, BUSIEST_CHAIN):
+            scope = "all chains" if chain_id is None else str(chain_id)
+            reads: dict[str, Callable[[], Awaitable[Any]]] = {
+                "window_totals": lambda w=window, c=chain_id: analytics.window_totals(conn, w, c),
+                "daily_series": lambda w=window, c=chain_id: analytics.daily_series(conn, w, c),
+                "top_addresses": lambda w=window, c=chain_id: analytics.top_addresses(conn, w, c),
+            }
+            if chain_id is None:
+                reads["chain_distribution"] = lambda w=window: analytics.chain_distribution(conn, w)
+            for name, read in reads.items():
+                timing = Timing(name, label(days), scope)
+                await read()  # warm: plans and buffers, as a running API has them
+                for _ in range(samples):
+                    started = time.perf_counter()
+                    await read()
+                    timing.latencies_ms.append((time.perf_counter() - started) * 1000)
+                found.append(timing)
+    return found
+
+
+async def _raw_ms(conn: store_pool.Connection, now: datetime, days: int | None) -> float:
+    window = analytics.Window.last_days(days, now) if days else analytics.Window()
+    bounds = {
+        "from": window.start or data.START - timedelta(days=1),
+        "to": window.end or now + timedelta(days=1),
+    }
+    await conn.execute("set statement_timeout = 0")
+    started = time.perf_counter()
+    await conn.execute(RAW_DISTINCT, bounds)
+    return (time.perf_counter() - started) * 1000
+
+
+def markdown(results: list[AnalyticsBench]) -> str:
+    lines = ["## Analytics aggregates", ""]
+    for r in results:
+        lines += [
+            f"### {r.mode} mode, {r.rows:,} transfers",
+            "",
+            "- refresh of a 90-day backfill (a day per statement):"
+            f" {r.refresh_90_days_seconds:.1f} s;"
+            f" the other 275 days: {r.refresh_rest_seconds:.1f} s",
+            f"- analytics_address_daily: {r.activity_rows:,} rows, {r.activity_mb:.0f} MB",
+            "",
+            "| read | window | scope | p50 ms | p95 ms |",
+            "| --- | --- | --- | ---: | ---: |",
+        ]
+        lines += [
+            f"| {t.read} | {t.window} | {t.scope} | {t.p50:.1f} | {t.p95:.1f} |" for t in r.timings
+        ]
+        raw = ", ".join(f"{k} {v:.0f} ms" for k, v in r.raw_distinct_ms.items())
+        lines += ["", f"Legacy distinct count over raw transfers (one run): {raw}.", ""]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.analytics", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=20, help="timed calls per read")
+    parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--modes", nargs="+", choices=["timescale", "portable"])
+    return parser.parse_args(argv)
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = []
+    with server.running() as pg:
+        modes = args.modes or (["timescale", "portable"] if pg.timescale else ["portable"])
+        for mode in modes:
+            result = await run(pg.create_database, mode, args.rows, args.seed, args.samples, say)
+            print(markdown([result]), flush=True)  # each mode as soon as it is measured
+            results.append(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
