@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from app import config
@@ -132,12 +133,12 @@ async def _time_reads(conn: store_pool.Connection, now: datetime, samples: int) 
         for chain_id in (None, BUSIEST_CHAIN):
             scope = "all chains" if chain_id is None else str(chain_id)
             reads: dict[str, Callable[[], Awaitable[Any]]] = {
-                "window_totals": lambda w=window, c=chain_id: analytics.window_totals(conn, w, c),
-                "daily_series": lambda w=window, c=chain_id: analytics.daily_series(conn, w, c),
-                "top_addresses": lambda w=window, c=chain_id: analytics.top_addresses(conn, w, c),
+                "window_totals": partial(analytics.window_totals, conn, window, chain_id),
+                "daily_series": partial(analytics.daily_series, conn, window, chain_id),
+                "top_addresses": partial(analytics.top_addresses, conn, window, chain_id),
             }
             if chain_id is None:
-                reads["chain_distribution"] = lambda w=window: analytics.chain_distribution(conn, w)
+                reads["chain_distribution"] = partial(analytics.chain_distribution, conn, window)
             for name, read in reads.items():
                 timing = Timing(name, label(days), scope)
                 await read()  # warm: plans and buffers, as a running API has them
