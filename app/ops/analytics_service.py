@@ -3,7 +3,7 @@
 A request goes: :func:`query` validates the range, the chain and a custom range's days
 (``InvalidInput`` subclasses with a stable code, a 400 in both APIs); :func:`analytics`
 resolves the window (app.analytics.ranges), reads every input of it from the store in one
-short read-only snapshot (app.store.analytics_reads, over the aggregates of migration 0010),
+short read-only snapshot (app.store.analytics_reads, over the aggregates of migration 0011),
 and computes the answer with app.analytics.report.analyze. Nothing here reads an upstream.
 
 Answers are kept in the ``analytics`` section of the response cache (TTL
@@ -143,6 +143,7 @@ async def compute(
     async with store_pool.transaction(state.pool) as conn:
         data = await reads.read_inputs(
             conn,
+            analytics_query.chain_id,
             chain_ids,
             window=window.bounds(),
             previous=None if window.previous is None else window.previous.bounds(),

@@ -1,80 +1,44 @@
--- Reads of one analytics answer (app/store/analytics_reads.py). Every query takes the
--- chains as an array (%(chains)s: one chain, or every chain) and a half-open time window
--- [%(start)s, %(end)s) in UTC; %(start)s null means no lower bound (the "all" range).
--- "= any(array)" and a coalesced bound keep one plan shape for one chain and for all, so a
--- prepared statement's generic plan is the one a custom plan would be.
--- Each transfer is seen from both of its ends, side 1 (sender) and side 2 (receiver), so one
--- pass gives transfers, senders, receivers and active addresses (senders or receivers).
+-- Reads of an analytics answer that app/store/analytics.py (the aggregates' own reads) does
+-- not provide: the largest transfers, the newest transfer, and a day's figures from the raw
+-- rows for the days the per-day refresh has not reached yet (app/store/analytics_reads.py).
+-- Chains come as an array (%(chains)s: one chain, or every chain) so one plan shape serves
+-- both; windows are half-open [%(start)s, %(end)s) on UTC day starts, %(start)s null for "all".
 
 -- name: snapshot
 -- The first statement of the transaction: every read after it sees the same committed rows.
 set transaction isolation level repeatable read, read only;
 
--- name: days
-select (t.block_time at time zone 'UTC')::date as day,
-       count(*) filter (where v.side = 1) as transfers,
-       coalesce(sum(t.value) filter (where v.side = 1), 0) as volume,
-       count(distinct v.address) filter (where v.side = 1) as senders,
-       count(distinct v.address) filter (where v.side = 2) as receivers,
-       count(distinct v.address) as active_addresses,
-       coalesce(max(t.value), 0) as largest
-from transfers t
-cross join lateral (values (1, t.from_address), (2, t.to_address)) as v (side, address)
-where t.chain_id = any(%(chains)s)
-  and t.block_time >= coalesce(%(start)s::timestamptz, '-infinity')
-  and t.block_time < %(end)s
-group by 1
-order by 1;
-
--- name: totals
-select count(*) filter (where v.side = 1) as transfers,
-       coalesce(sum(t.value) filter (where v.side = 1), 0) as volume,
-       count(distinct v.address) filter (where v.side = 1) as senders,
-       count(distinct v.address) filter (where v.side = 2) as receivers,
-       count(distinct v.address) as active_addresses
-from transfers t
-cross join lateral (values (1, t.from_address), (2, t.to_address)) as v (side, address)
-where t.chain_id = any(%(chains)s)
-  and t.block_time >= coalesce(%(start)s::timestamptz, '-infinity')
-  and t.block_time < %(end)s;
-
--- name: chains
-select t.chain_id,
-       count(*) filter (where v.side = 1) as transfers,
-       coalesce(sum(t.value) filter (where v.side = 1), 0) as volume,
-       count(distinct v.address) as active_addresses
-from transfers t
-cross join lateral (values (1, t.from_address), (2, t.to_address)) as v (side, address)
-where t.chain_id = any(%(chains)s)
-  and t.block_time >= coalesce(%(start)s::timestamptz, '-infinity')
-  and t.block_time < %(end)s
-group by t.chain_id
-order by t.chain_id;
-
--- name: top_addresses
--- The order of app.analytics.breakdowns.top_addresses (bytea sorts as its lowercase hex),
--- so the first %(limit)s rows are exactly the ones it keeps.
-select v.address,
-       count(*) filter (where v.side = 1) as sent,
-       count(*) filter (where v.side = 2) as received,
-       coalesce(sum(t.value) filter (where v.side = 1), 0) as sent_volume,
-       coalesce(sum(t.value) filter (where v.side = 2), 0) as received_volume
-from transfers t
-cross join lateral (values (1, t.from_address), (2, t.to_address)) as v (side, address)
-where t.chain_id = any(%(chains)s)
-  and t.block_time >= coalesce(%(start)s::timestamptz, '-infinity')
-  and t.block_time < %(end)s
-group by v.address
-order by count(*) desc, sum(t.value) desc, v.address
-limit %(limit)s;
-
 -- name: largest
--- The order of app.analytics.breakdowns.top_whales.
+-- The largest transfers of a window without scanning it. Each (chain, day) bucket of
+-- analytics_daily_base knows its largest transfer; the limit-th largest of those maxima is a
+-- floor: the limit biggest buckets each hold a transfer at least that large, so the limit
+-- largest transfers are all at least that large, and only the buckets whose maximum reaches
+-- it can hold one. Those few chain-days are read through transfers_chain_time_idx.
+-- The order is app.analytics.breakdowns.top_whales' (bytea sorts as its lowercase hex).
+with buckets as (
+    select b.chain_id, b.day, b.largest
+    from analytics_daily_base b
+    where b.chain_id = any(%(chains)s)
+      and b.day >= coalesce(%(start)s::timestamptz, '-infinity')
+      and b.day < %(end)s
+),
+floor as (
+    select case when count(*) < %(limit)s then 0 else min(top.largest) end as value
+    from (select largest from buckets order by largest desc limit %(limit)s) as top
+)
 select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value, t.block_time
-from transfers t
-where t.chain_id = any(%(chains)s)
-  and t.block_time >= coalesce(%(start)s::timestamptz, '-infinity')
-  and t.block_time < %(end)s
+from buckets b
+cross join floor f
+cross join lateral (
+    select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value,
+           t.block_time
+    from transfers t
+    where t.chain_id = b.chain_id
+      and t.block_time >= b.day
+      and t.block_time < b.day + interval '1 day'
+      and t.value >= f.value
+) as t
+where b.largest >= f.value
 order by t.value desc, t.block_time desc, t.chain_id, t.tx_hash, t.log_index
 limit %(limit)s;
 
@@ -87,4 +51,19 @@ cross join lateral (
     where t.chain_id = c.chain_id
     order by t.block_time desc
     limit 1
-) newest;
+) as newest;
+
+-- name: raw_days
+-- Distinct senders, receivers and active addresses per UTC day straight from transfers, for
+-- the few days (normally today's newest minutes, timescale mode) whose per-day row is not
+-- refreshed yet. Each transfer is seen from both ends: side 1 the sender, side 2 the receiver.
+select date_trunc('day', t.block_time, 'UTC') as day,
+       count(distinct v.address) filter (where v.side = 1) as senders,
+       count(distinct v.address) filter (where v.side = 2) as receivers,
+       count(distinct v.address) as active_addresses
+from transfers t
+cross join lateral (values (1, t.from_address), (2, t.to_address)) as v (side, address)
+where t.chain_id = any(%(chains)s)
+  and t.block_time >= %(start)s
+  and t.block_time < %(end)s
+group by 1;

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from app.config import Config
 from app.domain import Transfer
+from app.store import analytics as store_analytics
 from app.store import pool as pool_module
 from tests.api import transfer_data
 
@@ -226,12 +227,20 @@ def load(config: Config, rows: Sequence[Transfer]) -> None:
     refresh(config)
 
 
+async def store(conn: pool_module.Connection, config: Config, rows: Sequence[Transfer]) -> None:
+    """``load`` from a test already running in an event loop (no coverage)."""
+    await transfer_data.store(conn, config, rows)
+    await _refresh(config)
+
+
 def refresh(config: Config) -> None:
     asyncio.run(_refresh(config))
 
 
 async def _refresh(config: Config) -> None:
-    """What the worker's refresh job does in portable mode (a no-op on the raw-row reads)."""
-    conn = await pool_module.connect(config.settings)
+    """What the analytics_refresh job does (both modes: the per-day tables; timescale mode:
+    the continuous aggregates too), over every day the tests write."""
+    conn = await pool_module.connect(config.settings, autocommit=True)
     async with conn:
-        await conn.commit()
+        start = midnight(today() - timedelta(days=2 * SPAN_DAYS))
+        await store_analytics.refresh(conn, start, midnight(today() + timedelta(days=1)))
