@@ -40,7 +40,7 @@ from app.ingest.report import SyncReport
 from app.ingest.runtime import Ingestor
 from app.ingest.sources import Source
 from app.ingest.windows import WindowSizer
-from app.store import coverage, ingest_status, notify, transfers
+from app.store import analytics, coverage, ingest_status, notify, transfers
 from app.store import pool as store_pool
 from app.store import reconcile as store
 from app.store.reconcile import RunRecord
@@ -202,8 +202,11 @@ async def _repair(
 ) -> RunRecord:
     chain_id, lo, hi = found.chain_id, found.block_lo, found.block_hi
     async with store_pool.transaction(pool) as conn:
+        # The window is old: its analytics buckets need an explicit refresh (analytics_dirty).
+        await analytics.mark_blocks(conn, chain_id, lo, hi)
         deleted = await store.delete_window(conn, chain_id, lo, hi)
         inserted = await transfers.copy_transfers(conn, rows, kind) if rows else 0
+        await analytics.mark_rows(conn, rows)
         await coverage.add_range(conn, chain_id, lo, hi)  # already covered; whole again now
         record = replace(found, repaired=True, rows_deleted=deleted, rows_inserted=inserted)
         await store.insert_run(conn, record)
