@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from app.config import Config
 from app.domain import Transfer
@@ -99,6 +100,7 @@ class Day:
     receivers: int
     active: int
     largest: int
+    median: Fraction  # raw units: the middle amount, or the mean of the two middle ones
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,15 @@ def _day(items: Sequence[Transfer]) -> Day:
         receivers=len({r.to_address for r in items}),
         active=len(_active(items)),
         largest=max(int(r.value) for r in items),
+        median=_median(sorted(int(r.value) for r in items)),
     )
+
+
+def _median(values: Sequence[int]) -> Fraction:
+    middle = len(values) // 2
+    if len(values) % 2:
+        return Fraction(values[middle])
+    return Fraction(values[middle - 1] + values[middle], 2)
 
 
 def _top_addresses(rows: Sequence[Transfer]) -> list[tuple[str, int, int, int, int]]:

@@ -86,6 +86,7 @@ def test_every_figure_matches_the_raw_transfers_and_the_rest_answer(
             assert figures == (raw.count, raw.volume, raw.active)
             assert (day["senders"], day["receivers"]) == (raw.senders, raw.receivers)
             assert int(day["largest"]) == raw.largest
+            assert day["medianTokens"] == float(raw.median / 10**18)
         assert {date.fromisoformat(d["date"]) for d in got["daily"] if d["transfers"]} == set(
             want.days
         )

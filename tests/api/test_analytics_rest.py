@@ -58,6 +58,7 @@ def check_against_raw(body: dict[str, Any], want: data.Expected, days: list[date
         assert entry["uniqueSenders"] == day.senders
         assert entry["uniqueReceivers"] == day.receivers
         assert entry["largestTransfer"] == tokens(day.largest)
+        assert entry["medianTransferSize"] == float(day.median / 10**DEC)
     m = body["analyticsMetrics"]
     assert m["totalTransfers"] == want.transfers
     assert m["totalVolumeRaw"] == str(want.volume)

@@ -8,6 +8,7 @@ after ``to``, ``to`` after today, more than 731 days); a malformed date is refus
 from __future__ import annotations
 
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Annotated
 
 import strawberry
@@ -132,7 +133,7 @@ def _day(d: DayBucket, dec: int) -> types.AnalyticsDay:
         senders=SafeInt(d.senders),
         receivers=SafeInt(d.receivers),
         largest=BigInt(d.largest),
-        median_tokens=None if median is None else float(median / 10**dec),
+        median_tokens=None if median is None else series.tokens(Fraction(median), dec),
     )
 
 
