@@ -41,7 +41,10 @@ $$;
 
 -- Bring the bits of UTC day p_day in analytics_address_days in line with that day's rows of
 -- analytics_address_daily: new addresses inserted, changed bits set or cleared; rows whose
--- bit is already right are not written. Called by analytics_refresh_days only.
+-- bit is already right are not written. Besides one row per chain and address, chain_id 0
+-- holds one row per address over every chain (a bit set when any chain's is), so a window
+-- over every chain reads one row per address, as a chain's window does. Called by
+-- analytics_refresh_days only.
 create or replace function analytics_refresh_bits(p_day timestamptz)
 returns void
 language plpgsql
@@ -49,25 +52,37 @@ as $$
 declare
     dd date := (p_day at time zone 'UTC')::date;
 begin
-    insert into analytics_address_days (chain_id, address, first_day, last_day, sent, received)
-    select chain_id, address, dd, dd,
-           case when sent_transfers > 0 then B'1' else B'0' end,
-           case when received_transfers > 0 then B'1' else B'0' end
+    drop table if exists analytics_day_activity;
+    create temporary table analytics_day_activity on commit drop as
+    select chain_id, address, sent_transfers > 0 as sent, received_transfers > 0 as received
     from analytics_address_daily
     where day = p_day
+    union all
+    select 0, address, bool_or(sent_transfers > 0), bool_or(received_transfers > 0)
+    from analytics_address_daily
+    where day = p_day
+    group by address;
+    create index on analytics_day_activity (chain_id, address);
+    analyze analytics_day_activity;
+
+    insert into analytics_address_days (chain_id, address, first_day, last_day, sent, received)
+    select chain_id, address, dd, dd,
+           case when sent then B'1' else B'0' end,
+           case when received then B'1' else B'0' end
+    from analytics_day_activity
     on conflict (chain_id, address) do nothing;
 
     update analytics_address_days t
     set first_day = least(t.first_day, dd),
         last_day = greatest(t.last_day, dd),
-        sent = analytics_bits_put(t.sent, t.first_day, dd, a.sent_transfers > 0),
-        received = analytics_bits_put(t.received, t.first_day, dd, a.received_transfers > 0)
-    from analytics_address_daily a
-    where a.day = p_day and t.chain_id = a.chain_id and t.address = a.address
+        sent = analytics_bits_put(t.sent, t.first_day, dd, a.sent),
+        received = analytics_bits_put(t.received, t.first_day, dd, a.received)
+    from analytics_day_activity a
+    where t.chain_id = a.chain_id and t.address = a.address
       and case  -- get_bit only inside the bitmap: CASE fixes the order of evaluation
               when dd < t.first_day or dd > t.last_day then true
-              else get_bit(t.sent, dd - t.first_day) <> (a.sent_transfers > 0)::integer
-                   or get_bit(t.received, dd - t.first_day) <> (a.received_transfers > 0)::integer
+              else get_bit(t.sent, dd - t.first_day) <> a.sent::integer
+                   or get_bit(t.received, dd - t.first_day) <> a.received::integer
           end;
 
     -- Addresses active that day before the refresh (analytics_old_activity, made by the
@@ -76,12 +91,16 @@ begin
     update analytics_address_days t
     set sent = set_bit(t.sent, dd - t.first_day, 0),
         received = set_bit(t.received, dd - t.first_day, 0)
-    from analytics_old_activity o
-    where o.day = p_day and t.chain_id = o.chain_id and t.address = o.address
+    from (
+        select chain_id, address from analytics_old_activity where day = p_day
+        union
+        select 0, address from analytics_old_activity where day = p_day
+    ) as o
+    where t.chain_id = o.chain_id and t.address = o.address
       and dd between t.first_day and t.last_day
       and not exists (
-          select from analytics_address_daily a
-          where a.chain_id = o.chain_id and a.day = p_day and a.address = o.address
+          select from analytics_day_activity a
+          where a.chain_id = o.chain_id and a.address = o.address
       );
 end;
 $$;

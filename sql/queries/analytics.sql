@@ -95,16 +95,15 @@ with sums as (
       and day < coalesce(%(to)s::timestamptz, 'infinity')
 ),
 addresses as (
-    select address,
-           bool_or(analytics_any_bit(sent, first_day, coalesce(%(from_day)s::date, first_day),
-                                     coalesce(%(to_day)s::date, last_day + 1))) as sent,
-           bool_or(analytics_any_bit(received, first_day,
-                                     coalesce(%(from_day)s::date, first_day),
-                                     coalesce(%(to_day)s::date, last_day + 1))) as received
+    -- chain_id 0: one row per address over every chain.
+    select analytics_any_bit(sent, first_day, coalesce(%(from_day)s::date, first_day),
+                             coalesce(%(to_day)s::date, last_day + 1)) as sent,
+           analytics_any_bit(received, first_day, coalesce(%(from_day)s::date, first_day),
+                             coalesce(%(to_day)s::date, last_day + 1)) as received
     from analytics_address_days
-    where last_day >= coalesce(%(from_day)s::date, '-infinity')
+    where chain_id = 0
+      and last_day >= coalesce(%(from_day)s::date, '-infinity')
       and first_day < coalesce(%(to_day)s::date, 'infinity')
-    group by address
 )
 select sums.*,
        (select count(*) filter (where sent) from addresses) as senders,
@@ -146,7 +145,8 @@ with sums as (
 addresses as (
     select chain_id, count(*) as active_addresses
     from analytics_address_days
-    where last_day >= coalesce(%(from_day)s::date, '-infinity')
+    where chain_id > 0  -- 0 is every chain together
+      and last_day >= coalesce(%(from_day)s::date, '-infinity')
       and first_day < coalesce(%(to_day)s::date, 'infinity')
       and (analytics_any_bit(sent, first_day, coalesce(%(from_day)s::date, first_day),
                              coalesce(%(to_day)s::date, last_day + 1))
