@@ -9,18 +9,16 @@ or not; :func:`list_latest` is what health and totals show per chain.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.domain import Transfer
-from app.store import queries
+from app.store import queries, transfers
 from app.store.errors import wrap_exceptions
 from app.store.pool import Connection
 
 Q = queries.load("reconcile")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,23 +92,7 @@ async def delete_window(conn: Connection, chain_id: int, lo: int, hi: int) -> in
 
     Takes the chain's coverage lock first, like a reorg rewind.
     """
-    params = {"chain_id": chain_id, "lo": lo, "hi": hi}
-    await conn.execute(Q["lock_chain"], params)
-    cur = await conn.execute(Q["delete_window"], params)
-    found = await cur.fetchone()
-    if found is None:
-        raise AssertionError("delete_window returned no row")
-    if found["moved"] != found["addresses"]:
-        # As in a reorg rewind: rows written without balance upkeep. Logged, not raised, so
-        # a wrong window is still replaced.
-        log.error(
-            "deleted transfers without balance rows: balances no longer match the transfers",
-            extra={"chain_id": chain_id, "missing": found["addresses"] - found["moved"]},
-        )
-    if found["emptied"]:
-        emptied = {"chain_id": chain_id, "addresses": found["emptied"]}
-        await conn.execute(Q["delete_emptied_balances"], emptied)
-    return int(found["deleted"])
+    return await transfers.delete_blocks(conn, chain_id, lo, hi)
 
 
 @wrap_exceptions

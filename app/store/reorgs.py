@@ -8,16 +8,14 @@ store never shows the orphaned rows and the new ones at once, nor a covered hole
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.store import queries
+from app.store import queries, transfers
 from app.store.errors import wrap_exceptions
 from app.store.pool import Connection
 
 Q = queries.load("reorgs")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +83,7 @@ async def delete_above(conn: Connection, chain_id: int, fork_block: int) -> int:
     concurrent coverage merge cannot interleave with the trim.
     """
     params = {"chain_id": chain_id, "fork_block": fork_block}
-    await conn.execute(Q["lock_chain"], params)
-    cur = await conn.execute(Q["delete_transfers_above"], params)
-    found = await cur.fetchone()
-    assert found is not None
-    if found["moved"] != found["addresses"]:
-        # Only possible if rows were written without balance upkeep (a worker of older code
-        # during the 0006 migration). Logged, not raised: refusing the rewind would leave the
-        # orphaned transfers in place, which is worse than a balance already off.
-        log.error(
-            "deleted transfers without balance rows: balances no longer match the transfers",
-            extra={"chain_id": chain_id, "missing": found["addresses"] - found["moved"]},
-        )
-    deleted = int(found["deleted"])
-    if found["emptied"]:
-        emptied = {"chain_id": chain_id, "addresses": found["emptied"]}
-        await conn.execute(Q["delete_emptied_balances"], emptied)
+    deleted = await transfers.delete_blocks(conn, chain_id, fork_block + 1)
     await conn.execute(Q["delete_block_hashes_above"], params)
     await conn.execute(Q["delete_coverage_above"], params)
     await conn.execute(Q["trim_coverage_above"], params)

@@ -28,49 +28,6 @@ on conflict (chain_id, block_number) do update set
 delete from block_hashes
 where chain_id = %(chain_id)s and block_number <= %(upto)s;
 
--- name: lock_chain
--- The lock coverage_add() takes: a rewind and a coverage merge of one chain never interleave.
-select pg_advisory_xact_lock(hashtext('coverage'), %(chain_id)s);
-
--- name: delete_transfers_above
--- The rows go and their balance deltas are subtracted in the same statement (RETURNING),
--- summed per address and applied in key order. Returns how many rows went, and the addresses
--- left with no transfer at all (their rows are removed next: delete_emptied_balances).
-with gone as (
-    delete from transfers
-    where chain_id = %(chain_id)s and block_number > %(fork_block)s
-    returning from_address, to_address, value
-), deltas as (
-    select to_address as address, value as received, 0::numeric as sent, 1::bigint as transfers
-    from gone
-    union all
-    select from_address, 0::numeric, value,
-           case when from_address = to_address then 0 else 1 end
-    from gone
-), sums as (
-    select address, sum(received) as received, sum(sent) as sent, sum(transfers) as transfers
-    from deltas
-    group by address
-), moved as (
-    update balances as b
-    set received = b.received - s.received,
-        sent = b.sent - s.sent,
-        transfers = b.transfers - s.transfers
-    from sums as s
-    where b.chain_id = %(chain_id)s and b.address = s.address
-    returning b.address, b.transfers
-)
-select (select count(*) from gone) as deleted,
-       (select count(*) from sums) as addresses,
-       (select count(*) from moved) as moved,
-       coalesce((select array_agg(address order by address) from moved where transfers = 0),
-                '{}') as emptied;
-
--- name: delete_emptied_balances
--- Rows whose every transfer a rewind removed: as if the address had never appeared.
-delete from balances
-where chain_id = %(chain_id)s and address = any(%(addresses)s::bytea[]) and transfers = 0;
-
 -- name: delete_block_hashes_above
 delete from block_hashes
 where chain_id = %(chain_id)s and block_number > %(fork_block)s;

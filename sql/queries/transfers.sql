@@ -124,3 +124,44 @@ where chain_id = %(chain_id)s
           < (%(before_time)s, %(before_block)s, %(before_log_index)s))
 order by block_time desc, block_number desc, log_index desc
 limit %(limit)s;
+
+-- name: delete_blocks
+-- The rows of blocks [lo, hi] go and their balance deltas are subtracted in the same
+-- statement (RETURNING), summed per address and applied in key order, so balances keep
+-- equalling what the stored transfers add up to. Used by reorg rewinds (hi unbounded) and
+-- reconciliation (a window). Returns how many rows went, and the addresses left with no
+-- transfer at all (their rows are removed next: delete_emptied_balances).
+with gone as (
+    delete from transfers
+    where chain_id = %(chain_id)s and block_number between %(lo)s and %(hi)s
+    returning from_address, to_address, value
+), deltas as (
+    select to_address as address, value as received, 0::numeric as sent, 1::bigint as transfers
+    from gone
+    union all
+    select from_address, 0::numeric, value,
+           case when from_address = to_address then 0 else 1 end
+    from gone
+), sums as (
+    select address, sum(received) as received, sum(sent) as sent, sum(transfers) as transfers
+    from deltas
+    group by address
+), moved as (
+    update balances as b
+    set received = b.received - s.received,
+        sent = b.sent - s.sent,
+        transfers = b.transfers - s.transfers
+    from sums as s
+    where b.chain_id = %(chain_id)s and b.address = s.address
+    returning b.address, b.transfers
+)
+select (select count(*) from gone) as deleted,
+       (select count(*) from sums) as addresses,
+       (select count(*) from moved) as moved,
+       coalesce((select array_agg(address order by address) from moved where transfers = 0),
+                '{}') as emptied;
+
+-- name: delete_emptied_balances
+-- Rows whose every transfer a delete removed: as if the address had never appeared.
+delete from balances
+where chain_id = %(chain_id)s and address = any(%(addresses)s::bytea[]) and transfers = 0;
