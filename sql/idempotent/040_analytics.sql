@@ -52,7 +52,9 @@ as $$
 declare
     dd date := (p_day at time zone 'UTC')::date;
 begin
-    drop table if exists analytics_day_activity;
+    if to_regclass('pg_temp.analytics_day_activity') is not null then  -- quietly: no NOTICE per call
+        drop table analytics_day_activity;
+    end if;
     create temporary table analytics_day_activity on commit drop as
     select chain_id, address, sent_transfers > 0 as sent, received_transfers > 0 as received
     from analytics_address_daily
@@ -123,7 +125,9 @@ begin
     end if;
     perform pg_advisory_xact_lock(hashtext('analytics_refresh'));
     -- The activity being replaced, so analytics_refresh_bits can clear what disappeared.
-    drop table if exists analytics_old_activity;
+    if to_regclass('pg_temp.analytics_old_activity') is not null then  -- quietly: no NOTICE per call
+        drop table analytics_old_activity;
+    end if;
     create temporary table analytics_old_activity on commit drop as
     select chain_id, day, address from analytics_address_daily where day >= d0 and day < d1;
     delete from analytics_address_daily where day >= d0 and day < d1;
