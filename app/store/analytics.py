@@ -11,7 +11,8 @@ and ``analytics_daily_global``. A window's distinct counts are ``count(distinct 
 Reads take a connection and never commit. :func:`refresh` is different: a continuous
 aggregate can only be refreshed outside a transaction, so it needs an autocommit connection
 and commits each step itself (the steps are idempotent; a failed one is simply run again).
-Windows are half-open ``[start, end)``; ``None`` means unbounded.
+Windows are half-open ``[start, end)`` on UTC day boundaries (distinct counts have a bit per
+day); ``None`` means unbounded.
 """
 
 from __future__ import annotations
