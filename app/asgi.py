@@ -42,7 +42,8 @@ __all__ = ["AppState", "create_app"]
 
 
 def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
-    pool = store_pool.create(config.settings, dsn=dsn, name="api")
+    # Statements prepared at their first run: see store_pool.create.
+    pool = store_pool.create(config.settings, dsn=dsn, name="api", prepare_threshold=0)
     metrics = Metrics(version=__version__, pool_stats=pool.get_stats)
     cache = CacheRegistry()
     listener = TransferListener(config.settings, cache, dsn=dsn)

@@ -39,13 +39,29 @@ def connect_kwargs(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create(settings: Settings, *, dsn: str | None = None, name: str = "tokenpulse") -> Pool:
-    """A closed pool; open it with ``await pool.open()`` in the lifespan."""
+def create(
+    settings: Settings,
+    *,
+    dsn: str | None = None,
+    name: str = "tokenpulse",
+    prepare_threshold: int | None = 5,
+) -> Pool:
+    """A closed pool; open it with ``await pool.open()`` in the lifespan.
+
+    ``prepare_threshold``: executions of a statement on a connection before psycopg prepares
+    it (psycopg's default 5; 0: at once; None: never). The API passes 0 (app.asgi): its reads
+    are a few statement shapes run over and over, and a prepared statement is what lets
+    PostgreSQL stop planning them (after 5 plans on the connection it settles on a generic plan
+    when that is as cheap: on a hypertable, planning costs more than running a page). The pool
+    hands connections out in turn, so with psycopg's 5 a statement ran unprepared 5 times on
+    every connection of the pool first.
+    """
+    kwargs = connect_kwargs(settings) | {"prepare_threshold": prepare_threshold}
     return AsyncConnectionPool(
         conninfo(settings, dsn),
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
-        kwargs=connect_kwargs(settings),
+        kwargs=kwargs,
         connection_class=psycopg.AsyncConnection[DictRow],
         open=False,
         # Runs when a connection is handed out: a dead one is replaced, not returned. The

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from psycopg import pq
 
+from app.asgi import create_app
+from app.config import Config
 from app.store import pool as pool_module
 
 
@@ -45,3 +47,14 @@ async def test_a_read_runs_outside_a_transaction_and_gives_the_connection_back_a
         assert conn.autocommit
     async with pool.connection() as conn:  # whichever comes out is out of autocommit
         assert not conn.autocommit
+
+
+def test_the_api_pool_prepares_statements_at_their_first_run(config: Config) -> None:
+    # Its pages are a few statements run over and over on every connection in turn: prepared
+    # at once, PostgreSQL can settle on a generic plan and stop planning them.
+    for pool, threshold in (
+        (create_app(config).state.tokenpulse.pool, 0),
+        (pool_module.create(config.settings), 5),  # psycopg's default elsewhere
+    ):
+        assert isinstance(pool.kwargs, dict)
+        assert pool.kwargs["prepare_threshold"] == threshold
