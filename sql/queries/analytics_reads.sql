@@ -37,6 +37,10 @@ cross join lateral (
       and t.block_time >= b.day
       and t.block_time < b.day + interval '1 day'
       and t.value >= f.value
+    -- A bucket gives at most limit rows; the LIMIT also keeps the planner from flattening
+    -- this into a join over every transfer (a sequential scan): one index range per bucket.
+    order by t.value desc, t.block_time desc, t.tx_hash, t.log_index
+    limit %(limit)s
 ) as t
 where b.largest >= f.value
 order by t.value desc, t.block_time desc, t.chain_id, t.tx_hash, t.log_index
