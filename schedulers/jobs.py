@@ -292,7 +292,7 @@ def figure_jobs(config: Config) -> tuple[Job, ...]:
 async def refresh_analytics(ctx: JobContext) -> None:
     """Recompute the recent analytics buckets, then every old range ingestion recorded in
     analytics_dirty (backfills), then apply the hourly retention (app.ingest.aggregates)."""
-    report = await aggregates.refresh_once(ctx.config.settings)
+    report = await aggregates.refresh_once(ctx.config.settings, dsn=store_pool.dsn_of(ctx.pool))
     log.info("analytics refreshed", extra={"days": report.days, "dirty": report.dirty})
 
 

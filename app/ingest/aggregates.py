@@ -57,11 +57,18 @@ async def refresh_days(
     return len(todo)
 
 
-async def refresh_once(settings: Settings, now: datetime | None = None) -> RefreshReport:
-    """One run of the analytics_refresh job: recent days, dirty ranges, retention."""
+async def refresh_once(
+    settings: Settings, now: datetime | None = None, *, dsn: str | None = None
+) -> RefreshReport:
+    """One run of the analytics_refresh job: recent days, dirty ranges, retention.
+
+    ``dsn`` is the worker's database when it is not TOKENPULSE_DATABASE_URL (the demo's
+    embedded cluster). Its own autocommit connection, not one of the pool's: a continuous
+    aggregate refresh cannot run inside a transaction block.
+    """
     now = now or datetime.now(UTC)
     report = RefreshReport()
-    conn = await store_pool.connect(settings, autocommit=True)
+    conn = await store_pool.connect(settings, dsn=dsn, autocommit=True)
     async with conn:
         today = analytics.day_start(now)
         report.days += await refresh_days(

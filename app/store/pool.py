@@ -74,6 +74,13 @@ def create(
     )
 
 
+def dsn_of(pool: Pool) -> str:
+    """The connection string a pool of :func:`create` connects with (always a string)."""
+    if not isinstance(pool.conninfo, str):
+        raise TypeError("a pool of create() has a string conninfo")
+    return pool.conninfo
+
+
 async def connect(
     settings: Settings, *, dsn: str | None = None, autocommit: bool = False
 ) -> Connection:
