@@ -13,7 +13,8 @@ figures beside it with their variance, and ``stale``. The labels (docs/api.md, "
     found the stored rows equal to an independent fetch (transfer count, volume).
 ``partial``
     Computed from the stored transfers over incomplete coverage: for counts and volume a
-    lower bound; no upstream figure was there to stand in.
+    lower bound; no upstream figure was there to stand in. A supply cannot be bounded from
+    part of the history, so it is ``None`` then.
 ``estimated``
     Not derivable from our rows: the last good upstream figure stands in (holders and supply
     when coverage is incomplete).
@@ -166,7 +167,10 @@ def _figure(
         return _from_store(name, ours, label, store, upstream, now)
     standing_in = _stand_in(name, upstream)
     if standing_in is None:
-        return _from_store(name, ours, Accuracy.PARTIAL, store, upstream, now)
+        # A partial count is a lower bound; a supply from part of the history (mints outside
+        # the covered blocks missing) is no bound at all, so it stays unknown, never 0.
+        value = None if name is FigureName.SUPPLY else ours
+        return _from_store(name, value, Accuracy.PARTIAL, store, upstream, now)
     return Figure(
         name,
         standing_in.value,
@@ -181,7 +185,7 @@ def _figure(
 
 def _from_store(
     name: FigureName,
-    value: int,
+    value: int | None,
     label: Accuracy,
     store: StoreFigures,
     upstream: tuple[UpstreamValue, ...],

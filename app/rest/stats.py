@@ -6,9 +6,9 @@ Here each count is the number of addresses (the zero address aside) with a posit
 in the ``balances`` table, for every enabled chain, Cronos included, so the legacy
 ``unsupported``/``sticky``/``failed`` flags never appear. ``chains`` is sorted by
 ``holderCount`` (largest first, then chain id). Additions per chain: ``supply`` (raw units,
-a string), ``accuracy`` (``exact`` where coverage runs from the chain's first block with no
-gap), ``complete``, ``coveredTo``, ``stale``; at the top ``accuracy``, ``stale``,
-``timestamp``, ``source``.
+a string; null while coverage is incomplete), ``accuracy`` (``exact`` where coverage runs
+from the chain's first block with no gap), ``complete``, ``coveredTo``, ``stale``; at the
+top ``accuracy``, ``stale``, ``timestamp``, ``source``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def _chain(
         "chainName": chain.name,
         "chainId": chain.id,
         "holderCount": summary.holders if summary else 0,
-        "supply": str(summary.supply if summary else 0),
+        # Part of the history bounds no supply (mints outside it are missing): null, not 0.
+        "supply": str(summary.supply) if summary is not None and complete else None,
         "accuracy": (Accuracy.EXACT if complete else Accuracy.PARTIAL).value,
         "complete": complete,
         "coveredTo": summary.covered_to if summary else None,

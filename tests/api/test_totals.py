@@ -107,6 +107,7 @@ async def test_partial_coverage_and_an_outage_serve_the_last_good_value_stale(
         "ageSeconds": partial["transfers"]["ageSeconds"], "stale": False,
     }  # fmt: skip
     assert partial["holders"]["accuracy"] == "PARTIAL"  # no explorer figure to stand in
+    assert partial["supply"]["value"] is None  # part of the history bounds no supply
 
     await upstream(pool, 1, Kind.HOLDERS, 4321)
     await sql(

@@ -98,6 +98,9 @@ def test_gaps_without_an_upstream_figure_stay_partial() -> None:
     totals = chain_totals(1, store(GAPPY), {H: [seen(None, error="NOT_ON_PLAN")]}, NOW)
     assert totals.figures[H].accuracy is Accuracy.PARTIAL
     assert totals.figures[H].value == 200
+    # Mints outside the covered blocks are missing: no supply rather than a wrong one.
+    assert totals.figures[S].accuracy is Accuracy.PARTIAL
+    assert totals.figures[S].value is None
 
 
 def test_an_outage_serves_the_last_good_value_stale_with_its_age_never_zero() -> None:
