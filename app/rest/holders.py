@@ -100,9 +100,11 @@ async def document(state: AppState, query: HoldersQuery) -> dict[str, Any]:
     chains = service.chains_for(state, query.filter.chain_id)
     accuracy = holders.accuracy(list(summaries.values()), [chain.id for chain in chains])
     names = {chain.id: chain.name for chain in state.config.chains}
-    supply_raw = sum(summaries[c.id].supply for c in chains if c.id in summaries)
-    supply = sum(tokens(summaries[c.id].supply, c.decimals) for c in chains if c.id in summaries)
     partial = [chain.name for chain in chains if not _complete(summaries, chain.id)]
+    # Part of a chain's history bounds no supply (mints outside it are missing): unknown,
+    # null, rather than a wrong figure, while any chain concerned is incomplete.
+    supply_raw = None if partial else sum(summaries[c.id].supply for c in chains)
+    supply = None if partial else sum(tokens(summaries[c.id].supply, c.decimals) for c in chains)
     stamp = snapshot.read_at  # not the clock: equal data, equal bytes, equal ETag
     body: dict[str, Any] = {
         "data": [_row(item, names, summaries) for item in found.rows],
@@ -115,7 +117,10 @@ async def document(state: AppState, query: HoldersQuery) -> dict[str, Any]:
             "total": total,
             "hasMore": found.more,
         },
-        "supply": {"totalSupply": supply, "totalSupplyRaw": str(supply_raw)},
+        "supply": {
+            "totalSupply": supply,
+            "totalSupplyRaw": None if supply_raw is None else str(supply_raw),
+        },
         "lastUpdated": transfer_rows.iso(stamp),
         "timestamp": int(stamp.timestamp() * 1000),
         "accuracy": accuracy.value,
@@ -139,7 +144,9 @@ def _row(
         "TokenHolderQuantity": str(item.balance),
         "chainId": item.chain_id,
         "chainName": names.get(item.chain_id),
-        "share": holders.share(item.balance, summary.supply) if summary else None,
+        "share": (
+            holders.share(item.balance, summary.supply) if summary and summary.complete else None
+        ),
     }
 
 

@@ -204,6 +204,8 @@ def test_accuracy_partial_when_coverage_has_a_gap(config: Config) -> None:
         body = client.get("/api/holders?chainId=137").json()
         assert body["accuracy"] == "partial"
         assert "Polygon" in body["warning"]
+        assert body["supply"] == {"totalSupply": None, "totalSupplyRaw": None}
+        assert all(row["share"] is None for row in body["data"])
         stats = client.get("/api/stats").json()
         polygon = next(c for c in stats["chains"] if c["chainId"] == 137)
         assert (polygon["accuracy"], polygon["complete"]) == ("partial", False)

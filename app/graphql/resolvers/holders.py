@@ -70,7 +70,7 @@ def _node(info: Info, row: store_balances.Holder, summary: BalanceSummary | None
         chain_id=SafeInt(row.chain_id),
         chain_name=names.get(row.chain_id),
         balance=BigInt(row.balance),
-        share=holders.share(row.balance, summary.supply) if summary else None,
+        share=holders.share(row.balance, summary.supply) if summary and summary.complete else None,
         received=BigInt(row.received),
         sent=BigInt(row.sent),
         transfer_count=SafeInt(row.transfers),
