@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     cache_ttl_analytics_seconds: float = Field(default=60.0, ge=0)
     cache_max_entries: int = Field(default=10_000, ge=1)
     cors_origins: str = "http://localhost:5173,http://localhost:3000"
+    # Admin operations (app.ops.admin_auth): a bearer token; unset turns them off.
+    admin_token: SecretStr | None = None
 
     @field_validator("cors_origins")
     @classmethod
@@ -199,6 +201,8 @@ class Config:
         if self.settings.database_url is not None:
             keys.append(self.settings.database_url.get_secret_value())
         keys += self.settings.reconcile_rpc_url_map.values()
+        if self.settings.admin_token is not None:
+            keys.append(self.settings.admin_token.get_secret_value())
         return tuple(sorted(set(keys), key=len, reverse=True))
 
 
