@@ -128,8 +128,11 @@ begin
     if to_regclass('pg_temp.analytics_old_activity') is not null then  -- quietly: no NOTICE per call
         drop table analytics_old_activity;
     end if;
+    -- With its sums: analytics_windows_apply subtracts them from the windows' totals.
     create temporary table analytics_old_activity on commit drop as
-    select chain_id, day, address from analytics_address_daily where day >= d0 and day < d1;
+    select chain_id, day, address, sent_transfers, received_transfers, sent_volume,
+           received_volume
+    from analytics_address_daily where day >= d0 and day < d1;
     delete from analytics_address_daily where day >= d0 and day < d1;
     insert into analytics_address_daily
         (chain_id, day, address, sent_transfers, received_transfers, sent_volume, received_volume)
@@ -153,6 +156,8 @@ begin
     for d in select generate_series(d0, d1 - interval '1 day', interval '1 day') loop
         perform analytics_refresh_bits(d);
     end loop;
+    -- The top addresses' windows (041_analytics_windows.sql, migration 0012).
+    perform analytics_windows_apply(d0, d1);
 
     delete from analytics_daily_uniques where day >= d0 and day < d1;
     insert into analytics_daily_uniques

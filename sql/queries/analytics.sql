@@ -111,6 +111,23 @@ select sums.*,
        (select count(*) filter (where sent or received) from addresses) as active_addresses
 from sums
 
+-- name: window_span
+-- The precomputed window (migration 0012) holding exactly the days of [from, to), if any.
+select span_days
+from analytics_window_state
+where as_of is not null
+  and analytics_midnight(as_of + 1) = %(to)s::timestamptz
+  and case when span_days = 0 then %(from)s::timestamptz is null
+           else analytics_midnight(as_of - (span_days - 1)) = %(from)s::timestamptz end
+
+-- name: top_addresses_window
+-- The first entries of analytics_address_windows_top_idx (chain_id 0: every chain).
+select address, sent, received, sent_volume, received_volume
+from analytics_address_windows
+where span_days = %(span)s and chain_id = %(chain_id)s
+order by transfers desc, volume desc, address
+limit %(limit)s
+
 -- name: top_addresses_chain
 select address, sum(sent_transfers)::bigint as sent, sum(received_transfers)::bigint as received,
        sum(sent_volume) as sent_volume, sum(received_volume) as received_volume

@@ -1,0 +1,106 @@
+-- Keeping analytics_address_windows (migration 0012) equal to a group-by of
+-- analytics_address_daily over each standard window, in both modes. Called by
+-- analytics_refresh_days (040_analytics.sql) in its transaction, under its lock, after it has
+-- replaced the rows of [p_from, p_to): the replaced rows are still in its temporary table
+-- analytics_old_activity. See docs/analytics.md "Top addresses".
+
+-- The UTC midnight starting day p_day, as the timestamptz analytics_address_daily.day holds.
+create or replace function analytics_midnight(p_day date)
+returns timestamptz
+language sql
+immutable
+as $$
+    select p_day::timestamp at time zone 'UTC'
+$$;
+
+-- Window p_span (0: every day) rebuilt from analytics_address_daily as the p_span days
+-- ending with p_today: once a day per window (the window moved), and the first time.
+create or replace function analytics_windows_rebuild(p_span smallint, p_today date)
+returns void
+language sql
+as $$
+    delete from analytics_address_windows where span_days = p_span;
+    insert into analytics_address_windows
+        (span_days, chain_id, address, sent, received, sent_volume, received_volume)
+    select p_span, coalesce(chain_id, 0), address, sum(sent_transfers), sum(received_transfers),
+           sum(sent_volume), sum(received_volume)
+    from analytics_address_daily
+    where day >= case when p_span = 0 then '-infinity'::timestamptz
+                      else analytics_midnight(p_today - (p_span - 1)) end
+      and day < analytics_midnight(p_today + 1)
+    group by grouping sets ((chain_id, address), (address));
+    update analytics_window_state set as_of = p_today where span_days = p_span;
+$$;
+
+-- After analytics_refresh_days replaced the rows of [p_from, p_to): each window whose days
+-- are still today's gets the difference (new rows minus the replaced ones) of the days it
+-- holds; a window of an earlier day is rebuilt. Addresses left without a transfer in a
+-- window lose their row there.
+create or replace function analytics_windows_apply(p_from timestamptz, p_to timestamptz)
+returns void
+language plpgsql
+as $$
+declare
+    today date := (now() at time zone 'UTC')::date;
+    w record;
+    lo timestamptz;
+    hi timestamptz := least(p_to, analytics_midnight(today + 1));
+begin
+    if to_regclass('pg_temp.analytics_day_changes') is not null then  -- quietly: no NOTICE
+        drop table analytics_day_changes;
+    end if;
+    -- What changed per (chain, day, address) of the refreshed days.
+    create temporary table analytics_day_changes on commit drop as
+    select chain_id, day, address, sum(sent)::bigint as sent, sum(received)::bigint as received,
+           sum(sent_volume) as sent_volume, sum(received_volume) as received_volume
+    from (
+        select chain_id, day, address, sent_transfers as sent, received_transfers as received,
+               sent_volume, received_volume
+        from analytics_address_daily
+        where day >= p_from and day < p_to
+        union all
+        select chain_id, day, address, -sent_transfers, -received_transfers,
+               -sent_volume, -received_volume
+        from analytics_old_activity
+        where day >= p_from and day < p_to
+    ) as d
+    group by chain_id, day, address
+    having sum(sent) <> 0 or sum(received) <> 0 or sum(sent_volume) <> 0
+        or sum(received_volume) <> 0;
+
+    for w in select span_days, as_of from analytics_window_state order by span_days loop
+        if w.as_of is distinct from today then
+            perform analytics_windows_rebuild(w.span_days, today);
+            continue;
+        end if;
+        lo := case when w.span_days = 0 then p_from
+                   else greatest(p_from, analytics_midnight(today - (w.span_days - 1))) end;
+        if lo >= hi then
+            continue;
+        end if;
+        insert into analytics_address_windows as t
+            (span_days, chain_id, address, sent, received, sent_volume, received_volume)
+        select w.span_days, coalesce(c.chain_id, 0), c.address, sum(c.sent), sum(c.received),
+               sum(c.sent_volume), sum(c.received_volume)
+        from analytics_day_changes c
+        where c.day >= lo and c.day < hi
+        group by grouping sets ((c.chain_id, c.address), (c.address))
+        on conflict (span_days, chain_id, address) do update
+        set sent = t.sent + excluded.sent,
+            received = t.received + excluded.received,
+            sent_volume = t.sent_volume + excluded.sent_volume,
+            received_volume = t.received_volume + excluded.received_volume;
+        -- Only the addresses just changed can have dropped to nothing.
+        delete from analytics_address_windows t
+        using (
+            select distinct chain_id, address from analytics_day_changes
+            where day >= lo and day < hi
+            union
+            select distinct 0, address from analytics_day_changes
+            where day >= lo and day < hi
+        ) as c
+        where t.span_days = w.span_days and t.chain_id = c.chain_id and t.address = c.address
+          and t.sent = 0 and t.received = 0;
+    end loop;
+end;
+$$;

@@ -1,0 +1,158 @@
+"""The precomputed top-address windows (migration 0012) against the raw transfers, in both
+schema modes: every row of every window after a backfill, after rows are added and deleted
+in and out of the windows, after the day moves on; which windows are served from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from app.config import Config
+from app.domain import Transfer
+from app.ingest import aggregates
+from app.store import analytics
+from app.store import pool as pool_module
+from tests.store import analytics_data as data
+from tests.store.test_analytics import NOW, TODAY, fetch, load
+
+Pool = pool_module.Pool
+SPANS = (0, 7, 30, 90)
+Row = tuple[int, str, int, int, Decimal, Decimal]  # chain (0: all), address, sums
+
+
+def expected(rows: Sequence[Transfer], span: int) -> set[Row]:
+    """Every (chain, address) row a window should hold, from the raw transfers."""
+    start = TODAY - timedelta(days=span - 1) if span else None
+    inside = [
+        t
+        for t in rows
+        if (start is None or t.block_time >= start) and t.block_time < TODAY + analytics.DAY
+    ]
+    found: set[Row] = set()
+    for chain_id in (None, *data.CHAINS):
+        for address, *sums in data.top_addresses(inside, chain_id):
+            found.add((chain_id or 0, address, *sums))  # type: ignore[arg-type]
+    return found
+
+
+async def stored(pool: Pool, span: int) -> set[Row]:
+    got = await fetch(
+        pool,
+        "select chain_id, address, sent, received, sent_volume, received_volume"
+        " from analytics_address_windows where span_days = %s",
+        (span,),
+    )
+    return {
+        (
+            r["chain_id"],
+            "0x" + bytes(r["address"]).hex(),
+            r["sent"],
+            r["received"],
+            r["sent_volume"],
+            r["received_volume"],
+        )
+        for r in got
+    }
+
+
+async def check(pool: Pool, rows: Sequence[Transfer]) -> None:
+    for span in SPANS:
+        assert await stored(pool, span) == expected(rows, span), f"span {span}"
+    state = await fetch(pool, "select span_days, as_of from analytics_window_state")
+    assert {r["span_days"]: r["as_of"] for r in state} == dict.fromkeys(SPANS, TODAY.date())
+
+
+async def test_windows_equal_the_raw_transfers_through_changes(config: Config, pool: Pool) -> None:
+    rows = data.rows(100, now=NOW, per_day=4, seed=5)
+    await load(pool, rows)
+    await aggregates.backfill(config.settings, 100, now=NOW)
+    await check(pool, rows)
+    # New rows on old days (a backfill inside and outside the short windows) and today.
+    extra = [
+        t
+        for t in data.rows(100, now=NOW, per_day=2, seed=6, skip=0.8)
+        if data.day_of(t.block_time)
+        in {TODAY, TODAY - timedelta(days=5), TODAY - 40 * analytics.DAY}
+    ]
+    extra = [_moved(t, 500_000) for t in extra]
+    await load(pool, extra)
+    # A repair deletes a day inside every window.
+    gone = TODAY - timedelta(days=3)
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            "delete from transfers where block_time >= %s and block_time < %s",
+            (gone, gone + analytics.DAY),
+        )
+    kept = [t for t in [*rows, *extra] if data.day_of(t.block_time) != gone]
+    for day in (TODAY - 40 * analytics.DAY, gone, TODAY - timedelta(days=5), TODAY):
+        await _refresh(config, day)
+    await check(pool, kept)
+
+
+async def test_a_moved_day_rebuilds_and_stale_windows_are_not_read(
+    config: Config, pool: Pool
+) -> None:
+    rows = data.rows(40, now=NOW, per_day=3, seed=8)
+    await load(pool, rows)
+    await aggregates.backfill(config.settings, 40, now=NOW)
+    # The windows as of yesterday: a reader of today's windows must not use them.
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("update analytics_window_state set as_of = as_of - 1")
+        await conn.execute("delete from analytics_address_windows")  # would read as empty
+    async with pool.connection() as conn:
+        week = analytics.Window.last_days(7, NOW)
+        assert await analytics.find_window_span(conn, week) is None
+        top = await analytics.top_addresses(conn, week, None, limit=5)
+        inside = [t for t in rows if t.block_time >= week.start]  # type: ignore[operator]
+        assert [(a.address, a.sent, a.received) for a in top] == [
+            r[:3] for r in data.top_addresses(inside)[:5]
+        ]
+    # The next refresh (of any day) sees the day moved and rebuilds every window.
+    await _refresh(config, TODAY - 20 * analytics.DAY)
+    await check(pool, rows)
+
+
+async def test_exact_windows_only_are_served_from_the_precomputed_rows(
+    config: Config, pool: Pool
+) -> None:
+    rows = data.rows(10, now=NOW, per_day=3, seed=4)
+    await load(pool, rows)
+    await aggregates.backfill(config.settings, 10, now=NOW)
+    end = TODAY + analytics.DAY
+    async with pool.connection() as conn:
+        for days in (7, 30, 90):
+            window = analytics.Window.last_days(days, NOW)
+            assert await analytics.find_window_span(conn, window) == days
+        assert await analytics.find_window_span(conn, analytics.Window(None, end)) == 0
+        for other in (
+            analytics.Window.last_days(1, NOW),
+            analytics.Window.last_days(14, NOW),
+            analytics.Window(
+                end - 7 * analytics.DAY, end - analytics.DAY
+            ),  # the week before yesterday
+            analytics.Window(None, end - analytics.DAY),
+            analytics.Window(),
+        ):
+            assert await analytics.find_window_span(conn, other) is None
+        # Served from the windows, the top addresses are the raw transfers' (all chains and one).
+        week = analytics.Window.last_days(7, NOW)
+        inside = [t for t in rows if t.block_time >= week.start]  # type: ignore[operator]
+        for chain_id in (None, 137):
+            top = await analytics.top_addresses(conn, week, chain_id, limit=4)
+            assert [
+                (a.address, a.sent, a.received, a.sent_volume, a.received_volume) for a in top
+            ] == data.top_addresses(inside, chain_id)[:4]
+
+
+async def _refresh(config: Config, day: datetime) -> None:
+    conn = await pool_module.connect(config.settings, autocommit=True)
+    async with conn:
+        await analytics.refresh(conn, day, day + analytics.DAY)
+
+
+def _moved(t: Transfer, blocks: int) -> Transfer:
+    """The transfer on other blocks, so it cannot collide with the first rows' keys."""
+    block = t.block_number + blocks
+    return replace(t, block_number=block, block_hash="0x" + f"{t.chain_id:08x}{block:056x}")
