@@ -46,6 +46,7 @@ from app.ingest.runtime import Ingestor
 from app.ops import validation_runner
 from app.store import chains, ingest_status, workers
 from app.store import pool as store_pool
+from schedulers import runs
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,6 +70,8 @@ class JobState:
     # Runs a job again at once (set by :func:`schedule`): a backfill run that ended on its time
     # limit with gaps left goes on right away instead of idling until its next interval.
     again: Callable[[str], None] = lambda job_id: None
+    # A job's next scheduled run (set by :func:`schedule`), recorded in job_runs for health.
+    next_run: Callable[[str], datetime | None] = lambda job_id: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +358,7 @@ def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> N
     """Add every job to a (not yet started) AsyncIOScheduler."""
     now = datetime.now(UTC)
     ctx.state.again = functools.partial(_run_again, scheduler)
+    ctx.state.next_run = functools.partial(_next_run, scheduler)
     for job in jobs:
         start = now + timedelta(seconds=job.start_delay)
         first_run = {"next_run_time": start} if job.at_leadership_start else {}
@@ -378,22 +382,39 @@ async def run_job(job: Job, ctx: JobContext) -> None:
     if task is not None:
         ctx.running.add(task)
         task.add_done_callback(ctx.running.discard)
+    began, started = datetime.now(UTC), time.perf_counter()
     try:
         if not await ctx.is_leader():
             log.warning("job skipped: no longer the leader", extra={"job": job.id})
             return
-        started = time.perf_counter()
+        began, started = datetime.now(UTC), time.perf_counter()
         again = await job.func(ctx)
     except asyncio.CancelledError:
         log.info("job cancelled", extra={"job": job.id})
         return
-    except Exception:
+    except Exception as exc:
         log.exception("job failed", extra={"job": job.id})
+        await _record(job, ctx, began, started, runs.error_text(exc, ctx.config.secrets))
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
     log.info("job done", extra={"job": job.id, "duration_ms": duration_ms})
+    await _record(job, ctx, began, started)
     if again:
         ctx.state.again(job.id)
+
+
+async def _record(
+    job: Job, ctx: JobContext, began: datetime, started: float, error: str | None = None
+) -> None:
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    await runs.record(
+        ctx.pool, job.id, began, duration_ms, error=error, next_run_at=ctx.state.next_run(job.id)
+    )
+
+
+def _next_run(scheduler: Any, job_id: str) -> datetime | None:
+    job = scheduler.get_job(job_id)
+    return None if job is None else job.next_run_time
 
 
 def _run_again(scheduler: Any, job_id: str) -> None:

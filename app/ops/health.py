@@ -10,6 +10,12 @@ Status:
   snapshot failed, no live ingester leader, or an enabled chain not Fresh.
 - ``ok``: none of the above.
 
+On top of that, the operational detail (app.ops.health_detail: budgets, upstream calls,
+breakers, scheduler jobs, aggregate watermarks, validation, alerts) adds warnings, and
+degrades status for an open breaker, a job failing JOB_FAILURES_DEGRADED runs in a row, a
+validation run over its threshold, or a section that could not be read. ``reasons`` lists
+the warnings that made the status what it is.
+
 Each chain's warm status (Fresh / Lagging / Stale / Cold, app.warm) is judged from its
 ingestion record: time since the last successful tip cycle and how far behind the head that
 cycle left it, never from the newest transfer as the legacy backend did, so a quiet token with
@@ -27,9 +33,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.config import Config
+from app.config import Config, Settings
 from app.domain import Chain, DatabaseStatus, SchemaMode
 from app.errors import TokenpulseError
+from app.ops import health_detail
 from app.ops import warm as ops_warm
 from app.ops.state import AppState
 from app.ops.warm import ChainWarm
@@ -103,6 +110,7 @@ class Snapshot:
     workers: Sequence[Mapping[str, Any]] = ()
     ingest: Sequence[IngestStatus] = ()
     error: str | None = None
+    detail: health_detail.Detail = field(default_factory=health_detail.Detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +128,9 @@ class Report:
     snapshot_error: str | None = None
     notifications: Mapping[str, Any] | None = None  # the API's LISTEN queue (app.ops.listener)
     pid: int = field(default_factory=os.getpid)
+    detail: health_detail.Detail = field(default_factory=health_detail.Detail)
+    reasons: tuple[str, ...] = ()  # the warnings behind a degraded or down status
+    pool: Mapping[str, int] = field(default_factory=dict)  # psycopg_pool get_stats()
 
     @property
     def schema_mode(self) -> SchemaMode | None:
@@ -169,7 +180,8 @@ async def collect(state: AppState) -> Report:
 async def _read_snapshot(state: AppState) -> Snapshot:
     wait = db_wait_seconds(state.config)
     try:
-        return await asyncio.wait_for(_query_snapshot(state.pool, wait), wait + 2.0)
+        query = _query_snapshot(state.pool, state.config.settings, wait)
+        return await asyncio.wait_for(query, wait + 2.0)
     except TimeoutError:
         error = "reading the store snapshot timed out"
     except TokenpulseError as exc:
@@ -178,13 +190,16 @@ async def _read_snapshot(state: AppState) -> Snapshot:
     return Snapshot(error=error)
 
 
-async def _query_snapshot(pool: store_pool.Pool, wait: float) -> Snapshot:
+async def _query_snapshot(pool: store_pool.Pool, settings: Settings, wait: float) -> Snapshot:
     async with store_pool.transaction(pool, wait_seconds=wait) as conn:
         chains = await store_chains.list_chains(conn)
         freshness = await store_freshness.list_chain_freshness(conn)
         workers = await store_workers.list_workers(conn)
         ingest = await store_ingest_status.list_all(conn)
-    return Snapshot(chains=chains, freshness=freshness, workers=workers, ingest=ingest)
+        detail = await health_detail.read(conn, settings, datetime.now(UTC))
+    return Snapshot(
+        chains=chains, freshness=freshness, workers=workers, ingest=ingest, detail=detail
+    )
 
 
 def assess(state: AppState, database: DatabaseStatus, snapshot: Snapshot, now: datetime) -> Report:
@@ -193,9 +208,16 @@ def assess(state: AppState, database: DatabaseStatus, snapshot: Snapshot, now: d
     alive_for = HEARTBEATS_PER_LIFE * state.config.settings.worker_heartbeat_seconds
     workers = tuple(worker_health(row, alive_for) for row in snapshot.workers)
     ingester = ingester_status(workers)
-    warnings = notices(database, snapshot, chains, ingester)
+    found = health_detail.findings(snapshot.detail) if database.ok else ()
+    base = notices(database, snapshot, chains, ingester)
+    warnings = base + tuple(
+        Notice(item.scope, item.code, item.message, item.retryable) for item in found
+    )
+    status = overall_status(database, snapshot, chains, ingester)
+    if status is Status.OK and any(item.degrades for item in found):
+        status = Status.DEGRADED
     return Report(
-        status=overall_status(database, snapshot, chains, ingester),
+        status=status,
         version=state.version,
         checked_at=now,
         started_at=datetime.fromtimestamp(state.started_at, UTC),
@@ -207,7 +229,23 @@ def assess(state: AppState, database: DatabaseStatus, snapshot: Snapshot, now: d
         warnings=warnings,
         snapshot_error=snapshot.error,
         notifications=state.listener.stats() if state.listener else None,
+        detail=snapshot.detail,
+        reasons=reasons(status, base, found),
+        pool=dict(state.pool.get_stats()),
     )
+
+
+_NOT_DEGRADING = frozenset({"INGESTER_FAILURES"})  # a chain still Fresh despite failed cycles
+
+
+def reasons(
+    status: Status, base: Sequence[Notice], found: Sequence[health_detail.Finding]
+) -> tuple[str, ...]:
+    """The messages of the warnings that set the status (none when it is ok)."""
+    if status is Status.OK:
+        return ()
+    own = [item.message for item in base if item.code not in _NOT_DEGRADING]
+    return (*own, *(item.message for item in found if item.degrades))
 
 
 def chain_health(

@@ -7,6 +7,10 @@ cannot fill yet (transfer totals, upstream totals) are ``null``, never a made-up
 Warm status (Fresh / Lagging / Stale / Cold per chain, from ``ingest_status``) is in each
 chain's ``warmStatus`` and summarised in ``warm``; ``meta.queueDepth`` and
 ``services.notifications`` show the API's LISTEN/NOTIFY queue.
+
+``reasons`` says why the status is not ok; the operational sections (``budgets``,
+``upstreams``, ``breakers``, ``jobs``, ``analytics``, ``validation``, ``alerts``, ``pool``)
+come from app.ops.health_detail and are shaped by app.rest.health_fields.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from starlette.responses import JSONResponse
 from app.ops import health, state
 from app.ops import warm as ops_warm
 from app.ops.health import ChainHealth, Notice, Report, WorkerHealth
+from app.rest import health_fields
 
 INGESTER_MANAGED_BY = "tokenpulse worker"
 
@@ -34,6 +39,7 @@ def document(report: Report) -> dict[str, Any]:
     uptime = round(report.uptime_seconds, 3)
     return {
         "status": report.status.value,
+        "reasons": list(report.reasons),
         "timestamp": _iso(report.checked_at),
         "uptimeSeconds": uptime,
         "uptime": {"seconds": uptime, "startedAt": _iso(report.started_at)},
@@ -54,6 +60,7 @@ def document(report: Report) -> dict[str, Any]:
             "notifications": report.notifications,
         },
         "warnings": [notice(item) for item in report.warnings],
+        **health_fields.sections(report.detail, report.pool),
     }
 
 

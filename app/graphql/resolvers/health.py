@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.domain import DatabaseStatus
 from app.graphql.context import Info
+from app.graphql.resolvers import health_detail as detail
+from app.graphql.resolvers import warm as warm_resolvers
 from app.graphql.types.health import DatabaseHealth, Health, HealthWarning, Worker, WorkerRole
 from app.ops import health as ops_health
+from app.ops import health_detail as ops_detail
 
 
 async def health(info: Info) -> Health:
@@ -35,7 +40,22 @@ def from_report(report: ops_health.Report) -> Health:
         notification_queue_depth=(
             report.notifications["queueDepth"] if report.notifications else None
         ),
+        reasons=list(report.reasons),
+        chains=[warm_resolvers.from_item(item.warm) for item in report.chains],
+        **_detail(report.detail),
     )
+
+
+def _detail(item: ops_detail.Detail) -> dict[str, Any]:
+    return {
+        "budgets": None if item.keys is None else [detail.key(k) for k in item.keys],
+        "upstreams": None if item.providers is None else [detail.calls(c) for c in item.providers],
+        "breakers": detail.breakers(item.breakers),
+        "jobs": detail.jobs(item.jobs),
+        "analytics": detail.analytics(item.analytics),
+        "validation": detail.validation(item.validation),
+        "alerts": None if item.alerts is None else [detail.alert(a) for a in item.alerts],
+    }
 
 
 def _database(status: DatabaseStatus) -> DatabaseHealth:

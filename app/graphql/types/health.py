@@ -8,6 +8,8 @@ from datetime import datetime
 import strawberry
 
 from app.domain import SchemaMode
+from app.graphql.types import health_detail as detail
+from app.graphql.types.warm import ChainWarmStatus
 from app.ops.health import Status
 
 # Registered under their GraphQL names; annotations use the enums themselves.
@@ -70,4 +72,19 @@ class Health:
     warnings: list[HealthWarning]
     notification_queue_depth: int | None = strawberry.field(
         description="Batch notifications waiting for the cache refresher (null: not listening)."
+    )
+    reasons: list[str] = strawberry.field(description="Why the status is not OK (empty if OK).")
+    chains: list[ChainWarmStatus] = strawberry.field(description="Warm status and lag per chain.")
+    budgets: list[detail.KeyBudget] | None = strawberry.field(
+        description="Rate budget per API key over 1 h, 24 h and today (null: unreadable)."
+    )
+    upstreams: list[detail.UpstreamCalls] | None
+    breakers: detail.Breakers
+    jobs: detail.Jobs
+    analytics: detail.AnalyticsHealth | None
+    validation: detail.ValidationHealth | None = strawberry.field(
+        description="The latest validation run (null: none yet)."
+    )
+    alerts: list[detail.AlertHealth] | None = strawberry.field(
+        description="Open alerts, then the most recently resolved (at most 20)."
     )
