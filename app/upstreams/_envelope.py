@@ -190,7 +190,11 @@ class EnvelopeClient:
         def interpret(body: object) -> Classified:
             return converted(envelope(body), convert)
 
-        result = await self.gateway.call(endpoint, build, interpret, priority)
+        # A breaker per chain: Etherscan V2 serves every chain from one host and key pool,
+        # but a chain's backend can fail alone.
+        result = await self.gateway.call(
+            endpoint, build, interpret, priority, scope=str(self.chain_id)
+        )
         return cast(T, result.payload)
 
     def _check_page(self, endpoint: str, page: int, offset: int) -> None:

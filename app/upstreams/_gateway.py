@@ -84,9 +84,19 @@ class Gateway:
         return self.limiter.ledger
 
     async def call(
-        self, endpoint: str, build: BuildRequest, interpret: Interpret, priority: Priority
+        self,
+        endpoint: str,
+        build: BuildRequest,
+        interpret: Interpret,
+        priority: Priority,
+        *,
+        scope: str | None = None,
     ) -> Classified:
-        """The OK/EMPTY result of ``endpoint``, or an UpstreamError after classification."""
+        """The OK/EMPTY result of ``endpoint``, or an UpstreamError after classification.
+
+        ``scope`` (a chain id) gives the call a breaker of its own within a gateway shared by
+        several chains: one chain's broken backend must not stop the others.
+        """
         last: Classified | None = None
         attempt = 0
         # Unusable reservations send no request, so they do not use up attempts; each one
@@ -101,7 +111,7 @@ class Gateway:
                 self.keys.back_off(key, reservation.wait_seconds, reason)
                 continue
             attempt += 1
-            last = await self._attempt(endpoint, key, build, interpret)
+            last = await self._attempt(endpoint, key, build, interpret, scope)
             if last.succeeded:
                 self.keys.succeeded(key)
                 return last
@@ -109,7 +119,12 @@ class Gateway:
         raise self._give_up(endpoint, last)
 
     async def _attempt(
-        self, endpoint: str, key: ApiKey, build: BuildRequest, interpret: Interpret
+        self,
+        endpoint: str,
+        key: ApiKey,
+        build: BuildRequest,
+        interpret: Interpret,
+        scope: str | None = None,
     ) -> Classified:
         async def send() -> Classified:
             started = self.clock()
@@ -121,7 +136,8 @@ class Gateway:
         def failed(result: Classified) -> bool:
             return result.outcome is Outcome.TRANSIENT
 
-        return await self.breakers.run(f"{self.name} {endpoint}", send, failed)
+        where = f"{self.name}:{scope}" if scope else self.name
+        return await self.breakers.run(f"{where} {endpoint}", send, failed)
 
     async def _send(self, request: httpx.Request, interpret: Interpret, key: ApiKey) -> Classified:
         try:

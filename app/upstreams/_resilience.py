@@ -6,23 +6,37 @@ together, which a fixed exponential schedule would send back in lock-step.
 
 Breakers are per provider+endpoint (aiobreaker), so one broken endpoint does not stop the
 others. Only transient failures count towards opening one: a rate limit or a range refusal is
-the upstream working as designed.
+the upstream working as designed. Names read ``<provider>[:<chain or source>] <endpoint>``
+(``etherscan:137 logs/getLogs``, ``rpc:25 rpc/eth_getLogs``, ``price:coingecko quote``).
+
+Every state change is logged, counted and queued (:meth:`Breakers.drain_transitions`) so the
+worker can publish states and transitions to the database for the API processes, which have
+no breakers of their own (app.store.breakers).
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from aiobreaker import CircuitBreaker, CircuitBreakerError, CircuitBreakerState
+from aiobreaker import (
+    CircuitBreaker,
+    CircuitBreakerError,
+    CircuitBreakerListener,
+    CircuitBreakerState,
+)
 
 from app.upstreams.errors import CircuitOpen
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+MAX_PENDING_TRANSITIONS = 1000  # kept for the next publish; older ones are only counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +114,44 @@ class BreakerPolicy:
 class BreakerState:
     """A breaker as health and metrics show it."""
 
-    name: str  # "<provider> <endpoint>"
+    name: str  # "<provider>[:<scope>] <endpoint>"
     state: str  # closed | open | half_open
     failures: int
+    provider: str = ""
+    opened_at: datetime | None = None  # when it last opened (UTC), if it is not closed
+    changed_at: datetime | None = None  # its last transition, else when first used
+    transitions: int = 0  # state changes in this process
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerTransition:
+    at: datetime
+    name: str
+    from_state: str
+    to_state: str
+
+
+def provider_of(name: str) -> str:
+    """``etherscan`` from ``etherscan:137 logs/getLogs``."""
+    return name.split(" ", 1)[0].split(":", 1)[0]
+
+
+def _label(state: CircuitBreakerState) -> str:
+    return {CircuitBreakerState.OPEN: "open", CircuitBreakerState.HALF_OPEN: "half_open"}.get(
+        state, "closed"
+    )
+
+
+class _Recorder(CircuitBreakerListener):  # type: ignore[misc]
+    """Hears every breaker's state changes: logs, counts and queues them."""
+
+    def __init__(self, owner: Breakers) -> None:
+        self.owner = owner
+
+    def state_change(self, breaker: Any, old: Any, new: Any) -> None:
+        if old is None or old.state == new.state:
+            return
+        self.owner._record(breaker.name, _label(old.state), _label(new.state))
 
 
 class _CountedFailure(Exception):
@@ -116,9 +165,18 @@ class _CountedFailure(Exception):
 class Breakers:
     """One circuit breaker per provider+endpoint, created on first use."""
 
-    def __init__(self, policy: BreakerPolicy | None = None) -> None:
+    def __init__(
+        self,
+        policy: BreakerPolicy | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.policy = policy or BreakerPolicy()
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._now = now
+        self._recorder = _Recorder(self)
+        self._changed: dict[str, datetime] = {}
+        self._counts: dict[str, int] = {}
+        self._pending: deque[BreakerTransition] = deque(maxlen=MAX_PENDING_TRANSITIONS)
 
     async def run(
         self, name: str, attempt: Callable[[], Awaitable[T]], failed: Callable[[T], bool]
@@ -150,25 +208,51 @@ class Breakers:
         breaker = self._breakers.get(name)
         return self._state(name, breaker).state if breaker else "closed"
 
+    def transitions(self, name: str) -> int:
+        """State changes of breaker ``name`` in this process."""
+        return self._counts.get(name, 0)
+
+    def drain_transitions(self) -> list[BreakerTransition]:
+        """The transitions since the last drain, oldest first (for the worker to publish)."""
+        found = list(self._pending)
+        self._pending.clear()
+        return found
+
+    def _record(self, name: str, old: str, new: str) -> None:
+        at = self._now()
+        self._changed[name] = at
+        self._counts[name] = self._counts.get(name, 0) + 1
+        self._pending.append(BreakerTransition(at, name, old, new))
+        level = logging.WARNING if new == "open" else logging.INFO
+        log.log(level, "circuit breaker " + new.replace("_", "-"),
+                extra={"breaker": name, "from_state": old, "to_state": new})  # fmt: skip
+
     def _get(self, name: str) -> CircuitBreaker:
         breaker = self._breakers.get(name)
         if breaker is None:
             breaker = self._breakers[name] = CircuitBreaker(
                 fail_max=self.policy.fail_max,
                 timeout_duration=timedelta(seconds=self.policy.reset_seconds),
+                listeners=[self._recorder],
                 name=name,
             )
+            self._changed[name] = self._now()
         return breaker
 
     def _state(self, name: str, breaker: Any) -> BreakerState:
-        current = breaker.current_state
-        state = {
-            CircuitBreakerState.OPEN: "open",
-            CircuitBreakerState.HALF_OPEN: "half_open",
-        }.get(current, "closed")
+        state = _label(breaker.current_state)
         if state == "open" and self._reset_due(breaker):
             state = "half_open"  # aiobreaker moves there on the next call; report it already
-        return BreakerState(name=name, state=state, failures=int(breaker.fail_counter))
+        opened = breaker._state_storage.opened_at  # naive UTC (aiobreaker)
+        return BreakerState(
+            name=name,
+            state=state,
+            failures=int(breaker.fail_counter),
+            provider=provider_of(name),
+            opened_at=opened.replace(tzinfo=UTC) if opened and state != "closed" else None,
+            changed_at=self._changed.get(name),
+            transitions=self._counts.get(name, 0),
+        )
 
     @staticmethod
     def _reset_due(breaker: Any) -> bool:
