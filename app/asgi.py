@@ -33,7 +33,9 @@ from app.ops.transfer_feed import TransferFeed
 from app.rest import cors
 from app.rest import errors as http_errors
 from app.rest import routes as rest_routes
+from app.rest.limits import RequestLimits
 from app.rest.middleware import RequestMiddleware
+from app.rest.ratelimit import RateLimit
 from app.store import pool as store_pool
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,13 @@ def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
         middleware=[
             Middleware(RequestMiddleware, metrics=metrics),
             cors.middleware(config.settings),
+            # Inside CORS, so a browser can read a 429/413/414 (docs/security.md).
+            Middleware(RateLimit, settings=config.settings, registry=metrics.registry),
+            Middleware(
+                RequestLimits,
+                max_body_bytes=config.settings.max_body_bytes,
+                max_url_bytes=config.settings.max_url_bytes,
+            ),
         ],
         exception_handlers=http_errors.HANDLERS,
         lifespan=lifespan,

@@ -365,7 +365,15 @@ def api_server(config: Config, dsn: str | None, host: str, port: int) -> Embedde
     app = asgi.create_app(config, dsn=dsn)
     # log_config=None: keep our JSON logging; bounded graceful shutdown for open connections.
     settings = uvicorn.Config(
-        app, host=host, port=port, lifespan="on", log_config=None, timeout_graceful_shutdown=10
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        # The client address is the peer's: only the rate limiter reads X-Forwarded-For, and
+        # only from TOKENPULSE_TRUSTED_PROXIES (uvicorn would trust any local peer's header).
+        proxy_headers=False,
     )
     return EmbeddedServer(settings)
 

@@ -121,6 +121,16 @@ class Settings(BaseSettings):
     cache_ttl_analytics_seconds: float = Field(default=60.0, ge=0)
     cache_max_entries: int = Field(default=10_000, ge=1)
     cors_origins: str = "http://localhost:5173,http://localhost:3000"
+    # API hardening (docs/security.md): GraphQL limits, request sizes, per-client rate limit.
+    graphql_max_depth: int = Field(default=10, ge=1, le=100)
+    graphql_max_aliases: int = Field(default=15, ge=0)
+    graphql_max_cost: int = Field(default=50_000, ge=1)
+    graphql_introspection: bool = True
+    max_body_bytes: int = Field(default=65_536, ge=1_024)
+    max_url_bytes: int = Field(default=4_096, ge=256)
+    rate_limit_per_second: float = Field(default=20.0, ge=0)  # per client; 0: no limit
+    rate_limit_burst: int = Field(default=200, ge=1)
+    trusted_proxies: str = ""  # IPs/CIDRs whose X-Forwarded-For is believed; empty: none
     # Admin operations (app.ops.admin_auth): a bearer token; unset turns them off.
     admin_token: SecretStr | None = None
 
@@ -131,6 +141,19 @@ class Settings(BaseSettings):
         # not leave a browser refused with no explanation.
         parts = (part.strip() for part in value.split(","))
         return ",".join(origin(part) for part in parts if part)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        # A typo must stop the process at start, not leave every client behind one proxy
+        # sharing one rate-limit bucket. "10.0.0.1, 10.1.0.0/16" -> "10.0.0.1/32,10.1.0.0/16".
+        parts = (part.strip() for part in value.split(","))
+        return ",".join(str(ipaddress.ip_network(part, strict=False)) for part in parts if part)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Peers whose X-Forwarded-For names the client (docs/security.md)."""
+        return tuple(ipaddress.ip_network(part) for part in self.trusted_proxies.split(",") if part)
 
     @field_validator("ingest_rpc_chains")
     @classmethod

@@ -31,6 +31,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import StreamExecutionResult
 
 from app.errors import TokenpulseError
+from app.graphql import limits
 from app.rest import errors as http_errors
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ VALIDATION_FAILED = "graphql_validation_failed"
 INVALID_INPUT = "invalid_input"
 INTERNAL = "internal"
 # Errors of the whole request (nothing was executed): the HTTP view answers them with 400.
-REQUEST_ERROR_CODES = frozenset({PARSE_FAILED, VALIDATION_FAILED, INVALID_INPUT})
+REQUEST_ERROR_CODES = frozenset({PARSE_FAILED, VALIDATION_FAILED, INVALID_INPUT, *limits.CODES})
 
 
 class Phase(enum.Enum):

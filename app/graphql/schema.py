@@ -18,6 +18,7 @@ from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from app.graphql import limits
 from app.graphql.errors import ErrorCodes
 from app.graphql.resolvers import address as address_resolvers
 from app.graphql.resolvers import analytics as analytics_resolvers
@@ -124,7 +125,7 @@ DOCUMENT_CACHE_SIZE = 256  # distinct query texts kept parsed and validated (LRU
 @functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
 def parsed(query: str) -> DocumentNode:
     """The document of a query text (cached; raises GraphQLError when it does not parse)."""
-    return parse(query)
+    return parse(query, max_tokens=limits.MAX_TOKENS)  # a huge text stops early
 
 
 class ParsedDocuments(SchemaExtension):
@@ -146,6 +147,7 @@ schema = Schema(
     # same few query texts with different variables, so both are cached by text.
     extensions=[
         ErrorCodes,
+        limits.QueryLimits,  # depth, aliases, cost, size, introspection
         ParsedDocuments,
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
     ],
