@@ -22,6 +22,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from app.ops.store_metrics import StoreCollector
+
 UNMATCHED_ROUTE = "unmatched"  # the route label of requests no route matched (404s)
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -80,6 +82,9 @@ class Metrics:
         build = Info("tokenpulse_build", "Version of the running code", registry=self.registry)
         build.info({"version": version, "python": platform.python_version()})
         self.registry.register(_PoolCollector(pool_stats))
+        # Cluster-wide figures from the store, refreshed by the /metrics handler (app.ops.probes).
+        self.store = StoreCollector()
+        self.registry.register(self.store)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in KNOWN_METHODS else "other"

@@ -4,10 +4,14 @@
   an orchestrator never restarts the API because the *database* is down.
 - ``/readyz`` answers 200 only when the database answers and is migrated, else 503, so a load
   balancer sends traffic elsewhere until it is.
+- ``/metrics`` renders this process's instruments plus the store-derived series of
+  app.ops.store_metrics, from a health report refreshed at most every REFRESH_SECONDS (so a
+  burst of scrapes, or several Prometheus servers, cost the database one report).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from app.errors import DatabaseUnavailable
 from app.ops import health, state
+
+REFRESH_SECONDS = 5.0
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -46,8 +52,20 @@ async def readyz(request: Request) -> JSONResponse:
 
 async def metrics(request: Request) -> Response:
     """The Prometheus text exposition of this app's registry."""
-    text, content_type = state.of(request).metrics.render()
+    app_state = state.of(request)
+    await refresh_store_metrics(app_state)
+    text, content_type = app_state.metrics.render()
     return Response(text, media_type=content_type)
+
+
+async def refresh_store_metrics(app_state: state.AppState) -> None:
+    """Hand the store collector a fresh health report when its last one is old enough."""
+    collector = app_state.metrics.store
+    async with collector.lock:  # concurrent scrapes share one report
+        last = collector.updated_at
+        due = last is None or time.monotonic() - last >= REFRESH_SECONDS
+        report = await health.collect(app_state) if due else None
+        collector.update(report, app_state.cache.stats())
 
 
 def routes() -> list[BaseRoute]:
