@@ -66,10 +66,16 @@ format: $(STAMP)
 anvil:
 	@bash tests/anvil/install.sh
 
+# Debian's chromium for the status page's headless browser test (tests/web); the test skips,
+# saying why, only if it cannot be installed.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y chromium \
+	    || echo "chromium could not be installed: the browser test of tests/web will skip" >&2
+
 # pytest's temporary root is private to this run. Every pytest session on the machine makes
 # /tmp/pytest-of-<user> private again (go-rwx), which cuts the `postgres` account off from a
 # running test server's data directory beneath it: the server PANICs mid-run.
-test: lint postgres anvil
+test: lint postgres anvil chromium
 	@root=$$(mktemp -d "$${TMPDIR:-/tmp}/tokenpulse-pytest-XXXXXX") && chmod 711 "$$root"; \
 	echo "PYTEST_DEBUG_TEMPROOT=$$root $(BIN)/pytest $(PYTEST_ARGS)"; \
 	PYTEST_DEBUG_TEMPROOT="$$root" $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \

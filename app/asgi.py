@@ -37,6 +37,7 @@ from app.rest.limits import RequestLimits
 from app.rest.middleware import RequestMiddleware
 from app.rest.ratelimit import RateLimit
 from app.store import pool as store_pool
+from app.web import status as web_status
 
 log = logging.getLogger(__name__)
 
@@ -99,4 +100,5 @@ def _routes(state: AppState) -> list[BaseRoute]:
         WebSocketRoute("/graphql", graphql, name="graphql_ws"),
         *rest_routes.routes(),
         *probes.routes(),
+        *web_status.routes(),
     ]

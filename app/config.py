@@ -33,6 +33,7 @@ _ORIGIN = re.compile(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 DEMO_KEY = "demo-free-key"  # what the embedded simulator accepts; never a real credential
 DEMO_SIMULATOR_URL = "http://127.0.0.1:9545"  # where `tokenpulse demo` serves its simulator
+PRICE_SOURCES = ("coingecko", "coinmarketcap", "dexscreener", "coinpaprika")
 # Every key the chains file may hold (docs/configuration.md documents each; a test checks).
 # Anything else is refused: a misspelt `first_blok` must not silently fall back to a default.
 TOKEN_KEYS = frozenset({"address", "name", "symbol", "decimals"})
@@ -110,6 +111,22 @@ class Settings(BaseSettings):
     # Analytics aggregates (app.ingest.aggregates): refresh job interval, hourly retention.
     analytics_refresh_seconds: float = Field(default=60.0, gt=0)
     analytics_hourly_retention_days: int = Field(default=90, ge=1)
+    # Prices (app.ingest.prices, docs/prices.md): the sources the worker's prices job polls.
+    price_sources: str = "coingecko,coinmarketcap,dexscreener,coinpaprika"
+    price_interval_seconds: float = Field(default=60.0, ge=5)
+    price_timeout_seconds: float = Field(default=10.0, gt=0)
+    price_max_attempts: int = Field(default=2, ge=1, le=5)
+    price_stale_seconds: float = Field(default=600.0, gt=0)
+    price_max_deviation: float = Field(default=0.05, gt=0, le=1)
+    price_coingecko_url: str = "https://api.coingecko.com/api/v3"
+    price_coingecko_id: str = "bazaars"
+    price_coingecko_api_key: SecretStr | None = None
+    price_cmc_url: str = "https://pro-api.coinmarketcap.com"
+    price_cmc_id: int = Field(default=29_452, ge=1)
+    price_cmc_api_key: SecretStr | None = None
+    price_dexscreener_url: str = "https://api.dexscreener.com"
+    price_coinpaprika_url: str = "https://api.coinpaprika.com"
+    price_coinpaprika_id: str = "bzr-bazaars"
     # The API's response caches (app.ops.transfer_service): how long an entry may be served.
     # Entries are also dropped as soon as the worker announces a batch of their chain.
     cache_ttl_transfers_seconds: float = Field(default=15.0, ge=0)
@@ -154,6 +171,21 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """Peers whose X-Forwarded-For names the client (docs/security.md)."""
         return tuple(ipaddress.ip_network(part) for part in self.trusted_proxies.split(",") if part)
+
+    @field_validator("price_sources")
+    @classmethod
+    def _price_sources(cls, value: str) -> str:
+        # A misspelt source would silently never be polled: refuse it at start.
+        parts = [part.strip().lower() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(parts) - set(PRICE_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown price source {unknown[0]!r} (expected {PRICE_SOURCES})")
+        return ",".join(dict.fromkeys(parts))
+
+    @property
+    def price_source_list(self) -> tuple[str, ...]:
+        """The enabled price sources, in configuration order."""
+        return tuple(part for part in self.price_sources.split(",") if part)
 
     @field_validator("ingest_rpc_chains")
     @classmethod
@@ -224,6 +256,8 @@ class Config:
         if self.settings.database_url is not None:
             keys.append(self.settings.database_url.get_secret_value())
         keys += self.settings.reconcile_rpc_url_map.values()
+        price_keys = (self.settings.price_coingecko_api_key, self.settings.price_cmc_api_key)
+        keys += [key.get_secret_value() for key in price_keys if key is not None]
         if self.settings.admin_token is not None:
             keys.append(self.settings.admin_token.get_secret_value())
         return tuple(sorted(set(keys), key=len, reverse=True))

@@ -41,6 +41,7 @@ from app.domain import Chain
 from app.errors import TokenpulseError
 from app.ingest import aggregates, warm
 from app.ingest import figures as token_figures
+from app.ingest import prices as price_polling
 from app.ingest import reconcile as reconciliation
 from app.ingest.runtime import Ingestor
 from app.ops import validation_runner
@@ -56,6 +57,7 @@ STOP_GRACE_SECONDS = 2.0  # how long a cancelled ingestion job may take to reach
 TIP_FIRST_SECONDS = 1.0
 TIP_STAGGER_SECONDS = 0.5
 AGAIN_DELAY_SECONDS = 0.2  # see _run_again
+BREAKER_PUBLISH_SECONDS = 10  # how fresh upstream_breakers is for the API processes
 
 
 @dataclass(slots=True)
@@ -70,6 +72,8 @@ class JobState:
     # Runs a job again at once (set by :func:`schedule`): a backfill run that ended on its time
     # limit with gaps left goes on right away instead of idling until its next interval.
     again: Callable[[str], None] = lambda job_id: None
+    # The price sources' breakers and rate-limit rests (app.ingest.prices).
+    prices: price_polling.PriceState = field(default_factory=price_polling.PriceState)
     # A job's next scheduled run (set by :func:`schedule`), recorded in job_runs for health.
     next_run: Callable[[str], datetime | None] = lambda job_id: None
 
@@ -311,6 +315,44 @@ def analytics_job(config: Config) -> Job:
     )
 
 
+async def poll_prices(ctx: JobContext) -> None:
+    """Poll every enabled price source once; one price_observations row each, failures
+    included (app.ingest.prices)."""
+    await price_polling.poll(ctx.pool, ctx.config, ctx.state.prices)
+
+
+async def publish_breakers(ctx: JobContext) -> None:
+    """Publish every breaker of this worker (explorers per chain, RPC endpoints, price
+    sources) and their transitions to upstream_breakers, for the API processes."""
+    sets = price_polling.process_breakers(ctx.ingestor, ctx.state.prices)
+    await price_polling.publish_breakers(ctx.pool, sets)
+
+
+def price_jobs(config: Config) -> tuple[Job, ...]:
+    """prices (every TOKENPULSE_PRICE_INTERVAL_SECONDS, unless no source is enabled) and
+    publish_breakers (every BREAKER_PUBLISH_SECONDS)."""
+    publish = Job(
+        "publish_breakers",
+        publish_breakers,
+        every=timedelta(seconds=BREAKER_PUBLISH_SECONDS),
+        misfire_grace_time=BREAKER_PUBLISH_SECONDS,
+        at_leadership_start=True,
+        start_delay=TIP_FIRST_SECONDS,
+    )
+    interval = config.settings.price_interval_seconds
+    if not config.settings.price_source_list:
+        return (publish,)
+    poll = Job(
+        "prices",
+        poll_prices,
+        every=timedelta(seconds=interval),
+        misfire_grace_time=max(1, round(interval)),
+        at_leadership_start=True,
+        start_delay=TIP_FIRST_SECONDS,
+    )
+    return poll, publish
+
+
 def tip_job(chain: Chain, config: Config, index: int = 0) -> Job:
     interval = config.settings.ingest_interval_seconds
 
@@ -348,10 +390,18 @@ def plan(config: Config) -> tuple[Job, ...]:
     the nightly validation and analytics_refresh."""
     tips = tuple(tip_job(chain, config, i) for i, chain in enumerate(config.enabled_chains))
     if not tips:
-        return JOBS
+        return (*JOBS, *price_jobs(config))
     checks = (reconcile_job(config),) if config.settings.reconcile_windows else ()
     analytics = analytics_job(config)
-    return (*JOBS, *tips, backfill_job(config), *checks, *figure_jobs(config), analytics)
+    return (
+        *JOBS,
+        *tips,
+        backfill_job(config),
+        *checks,
+        *figure_jobs(config),
+        analytics,
+        *price_jobs(config),
+    )
 
 
 def schedule(scheduler: Any, ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> None:

@@ -22,6 +22,8 @@ Row = dict[str, Any]
 class Relations:
     breakers: bool
     job_runs: bool
+    prices: bool = False
+    finality: bool = False
 
 
 @wrap_exceptions
@@ -65,6 +67,12 @@ async def analytics_state(conn: Connection) -> Row:
 async def latest_validation(conn: Connection) -> Row | None:
     rows = await _all(conn, "latest_validation")
     return rows[0] if rows else None
+
+
+@wrap_exceptions
+async def source_sla(conn: Connection, kind: str) -> list[Row]:
+    """``kind`` price or finality: per source and span (1h, 24h) calls, success, p50/95/99."""
+    return await _all(conn, {"price": "price_sla", "finality": "finality_sla"}[kind])
 
 
 @wrap_exceptions

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -111,3 +111,27 @@ def _params(row: PriceObservation) -> dict[str, Any]:
 
 def _observation(row: dict[str, Any]) -> PriceObservation:
     return PriceObservation(**row)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceInputs:
+    """What the price API needs, read in one snapshot: the scoring window, each source's
+    last good observation, and the published breaker states (name, state)."""
+
+    window: list[PriceObservation]
+    last_good: list[PriceObservation]
+    breakers: list[tuple[str, str]]
+    now: datetime
+
+
+@wrap_exceptions
+async def read_inputs(conn: Connection, window_seconds: float) -> PriceInputs:
+    """The price API's reads; the database's clock is ``now`` so ages match the rows."""
+    cur = await conn.execute(Q["now"])
+    row = await cur.fetchone()
+    now: datetime = row["now"] if row else datetime.now(UTC)
+    window = await list_since(conn, now - timedelta(seconds=window_seconds))
+    last_good = await list_last_good(conn)
+    cur = await conn.execute(Q["price_breakers"])
+    breakers = [(r["name"], r["state"]) for r in await cur.fetchall()]
+    return PriceInputs(window, last_good, breakers, now)

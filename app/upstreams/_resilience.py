@@ -197,8 +197,12 @@ class Breakers:
             return await breaker.call_async(guarded)  # type: ignore[no-any-return]
         except _CountedFailure as exc:
             return exc.result  # type: ignore[return-value]
-        except CircuitBreakerError:
-            raise CircuitOpen(f"circuit breaker open: {name}") from None
+        except CircuitBreakerError as exc:
+            error = CircuitOpen(f"circuit breaker open: {name}")
+            # The failure that opened it, if a call was made (None: refused without a call).
+            cause = exc.__cause__
+            error.result = cause.result if isinstance(cause, _CountedFailure) else None
+            raise error from None
 
     def states(self) -> list[BreakerState]:
         """Every breaker's state, for health and metrics."""

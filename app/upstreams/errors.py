@@ -108,3 +108,4 @@ class CircuitOpen(UpstreamUnavailable):
     """The circuit breaker for this endpoint is open; no call was made."""
 
     code = "upstream_circuit_open"
+    result: object = None  # the failed result whose failure opened it, when there was one

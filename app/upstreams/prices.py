@@ -124,6 +124,11 @@ def coinpaprika(base_url: str, coin_id: str) -> PriceSource:
     )
 
 
+def breaker_name(source: PriceSource) -> str:
+    """``price:coingecko simple/price``: the source's breaker in the process's Breakers."""
+    return f"price:{source.name} {source.endpoint}"
+
+
 @dataclass
 class PriceClient:
     """Polls every source concurrently; one result per source, never an exception."""
@@ -139,7 +144,8 @@ class PriceClient:
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     rand: Callable[[], float] = random.random
-    _resting: dict[str, float] = field(default_factory=dict)
+    # source -> clock time until which it rests after a 429; share it between clients.
+    resting: dict[str, float] = field(default_factory=dict)
 
     async def poll(self) -> list[PriceResult]:
         return list(await asyncio.gather(*(self.fetch(source) for source in self.sources)))
@@ -153,7 +159,7 @@ class PriceClient:
         )
 
     async def _attempts(self, source: PriceSource) -> _Attempt:
-        resting = self._resting.get(source.name, 0.0) - self.clock()
+        resting = self.resting.get(source.name, 0.0) - self.clock()
         if resting > 0:
             return _Attempt("rate_limited", detail=f"resting {resting:.0f} s after a 429")
         found = _Attempt("error", detail="no attempt made")
@@ -161,19 +167,21 @@ class PriceClient:
             found = await self._guarded(source)
             if found.outcome == "rate_limited":
                 wait = min(found.retry_after or 60.0, RETRY_AFTER_CAP_SECONDS)
-                self._resting[source.name] = self.clock() + wait
-            if not found.retryable or attempt == self.max_attempts:
+                self.resting[source.name] = self.clock() + wait
+            opened = self.breakers.state(breaker_name(source)) == "open"
+            if not found.retryable or attempt == self.max_attempts or opened:
                 return found
             await self.sleep(self.rand() * self.retry_base_seconds * 2 ** (attempt - 1))
         return found
 
     async def _guarded(self, source: PriceSource) -> _Attempt:
-        name = f"price:{source.name} {source.endpoint}"
         try:
             return await self.breakers.run(
-                name, partial(self._once, source), lambda a: a.outcome in _FAILURES
+                breaker_name(source), partial(self._once, source), lambda a: a.outcome in _FAILURES
             )
-        except CircuitOpen:
+        except CircuitOpen as exc:
+            if isinstance(exc.result, _Attempt):  # this very failure opened it
+                return exc.result
             return _Attempt("breaker_open", detail="circuit breaker open")
 
     async def _once(self, source: PriceSource) -> _Attempt:

@@ -53,3 +53,10 @@ from price_observations
 where observed_at >= %(since)s
 group by source
 order by source;
+
+-- name: now
+select clock_timestamp() as now;
+
+-- name: price_breakers
+-- The price sources' breakers as the worker last published them.
+select name, state from upstream_breakers where provider = 'price' order by name;
