@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     ingest_jitter_seconds: float = Field(default=5.0, ge=0)
     backfill_interval_seconds: float = Field(default=60.0, gt=0)
     backfill_run_seconds: float = Field(default=45.0, gt=0)
+    # Rows a backfill buffers before it commits them with their coverage (app/ingest/ranges.py).
+    backfill_commit_rows: int = Field(default=20_000, ge=1, le=200_000)
     warm_fresh_seconds: float = Field(default=120.0, gt=0)
     warm_stale_seconds: float = Field(default=900.0, gt=0)
     # Upstream pacing and resilience (app.ingest.wiring turns these into upstreams policies).

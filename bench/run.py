@@ -12,7 +12,7 @@ own: 1 M by default (``make bench``, a few minutes per mode), 10 M for ``make be
 ``--api-rows 0`` skips it. ``--analytics`` adds the analytics aggregates (bench/analytics.py:
 the refresh of a 90-day backfill and the 7d/30d/90d/all window reads) on ``--api-rows`` rows.
 
-    python -m bench.run [--rows 200000] [--store-rows 50000] [--api-rows 1000000] [--analytics]
+    python -m bench.run [--rows 200000] [--store-rows 100000] [--api-rows 1000000] [--analytics]
                         [--budget-seconds 60] [--out docs/performance.md]
 """
 
@@ -47,8 +47,15 @@ BENCH_ENV = {
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000, help="rows loaded by raw COPY")
-    parser.add_argument("--store-rows", type=int, default=50_000, help="rows via the store")
-    parser.add_argument("--batch", type=int, default=5_000, help="store batch size")
+    parser.add_argument("--store-rows", type=int, default=100_000, help="rows via the store")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        help="rows per backfill transaction (default: TOKENPULSE_BACKFILL_COMMIT_ROWS)",
+    )
+    parser.add_argument(
+        "--window-batch", type=int, default=5_000, help="rows per tip-cycle window transaction"
+    )
     parser.add_argument("--writers", type=int, default=2, help="concurrent store connections")
     parser.add_argument("--budget-seconds", type=float, default=60.0, help="budget run length")
     parser.add_argument(
@@ -83,23 +90,31 @@ async def bench_mode(
     migrated = await store.migrate_twice(cfg, mode)
     say(f"{mode}: migrated in {migrated.first_seconds:.2f} s; generating rows")
     await store.upsert_chains(cfg)
+    batch = args.batch or cfg.settings.backfill_commit_rows
     concurrent = args.store_rows if args.writers > 1 else 0
-    shares = data.split(args.rows + args.store_rows + concurrent, cfg.chains, BUSIEST_CHAIN)
+    windowed = args.store_rows if args.window_batch else 0
+    shares = data.split(
+        args.rows + args.store_rows + concurrent + windowed, cfg.chains, BUSIEST_CHAIN
+    )
     rows = data.transfers(shares, cfg.chains, args.seed)
     copied, via_store = rows[: args.rows], rows[args.rows : args.rows + args.store_rows]
     bare_seconds = await store.copy_without_indexes(dsn, copied)
     copy_seconds = await store.copy_raw(dsn, copied)
     say(f"{mode}: raw COPY {len(copied):,} rows in {copy_seconds:.2f} s")
-    store_seconds, inserted, reload_seconds = await store.load_through_store(
-        cfg, via_store, args.batch
-    )
+    store_seconds, inserted, reload_seconds = await store.load_through_store(cfg, via_store, batch)
     say(f"{mode}: store path {inserted:,} rows in {store_seconds:.2f} s")
     both = (0.0, 0)
     if concurrent:
         both = await store.load_concurrently(
-            cfg, rows[args.rows + args.store_rows :], args.batch, args.writers
+            cfg, rows[args.rows + args.store_rows :][:concurrent], batch, args.writers
         )
         say(f"{mode}: {args.writers} writers {both[1]:,} rows in {both[0]:.2f} s")
+    window = (0.0, 0)
+    if windowed:
+        start = args.rows + args.store_rows + concurrent
+        seconds, count, _ = await store.load_through_store(cfg, rows[start:], args.window_batch)
+        window = (seconds, count)
+        say(f"{mode}: {args.window_batch:,}-row windows {count:,} rows in {seconds:.2f} s")
     total, indexes = await store.analyze(cfg)
     plan = await store.first_page_plan(cfg, BUSIEST_CHAIN)
     pages = await store.keyset_pages(cfg, BUSIEST_CHAIN, args.samples, args.seed)
@@ -114,7 +129,7 @@ async def bench_mode(
         bare_copy_seconds=bare_seconds,
         store_rows=inserted,
         store_seconds=store_seconds,
-        store_batch=args.batch,
+        store_batch=batch,
         reload_ms=reload_seconds * 1000,
         total_rows=total,
         indexes=indexes,
@@ -128,6 +143,9 @@ async def bench_mode(
         writers=args.writers if concurrent else 0,
         concurrent_rows=both[1],
         concurrent_seconds=both[0],
+        window_batch=args.window_batch if windowed else 0,
+        window_rows=window[1],
+        window_seconds=window[0],
     )
 
 

@@ -82,22 +82,35 @@ async def copy_without_indexes(dsn: str, rows: Sequence[Transfer]) -> float:
             await conn.execute("drop table bare_transfers")
 
 
+def chain_batches(rows: Sequence[Transfer], batch: int) -> list[Sequence[Transfer]]:
+    """``rows`` as ingestion commits them: one chain per transaction (a chain's windows are
+    written by its own sink), at most ``batch`` rows each, every chain in its block order."""
+    by_chain: dict[int, list[Transfer]] = collections.defaultdict(list)
+    for row in rows:
+        by_chain[row.chain_id].append(row)
+    return [
+        part[lo : lo + batch] for part in by_chain.values() for lo in range(0, len(part), batch)
+    ]
+
+
 async def load_through_store(
     cfg: Config, rows: Sequence[Transfer], batch: int
 ) -> tuple[float, int, float]:
-    """The ingest write path: ``transfers.copy_transfers`` per batch, one transaction each.
+    """The ingest write path: ``transfers.copy_transfers`` per batch of one chain, one
+    transaction each.
 
     Returns (seconds, rows inserted, seconds to re-load the last batch, which inserts none).
     """
+    batches = chain_batches(rows, batch)
     conn = await store_pool.connect(cfg.settings)
     async with conn:
         inserted = 0
         started = time.perf_counter()
-        for lo in range(0, len(rows), batch):
+        for part in batches:
             async with conn.transaction():
-                inserted += await transfers.copy_transfers(conn, rows[lo : lo + batch], "rpc")
+                inserted += await transfers.copy_transfers(conn, part, "rpc")
         seconds = time.perf_counter() - started
-        last = rows[(len(rows) - 1) // batch * batch :]
+        last = batches[-1]
         started = time.perf_counter()
         async with conn.transaction():
             again = await transfers.copy_transfers(conn, last, "rpc")
@@ -139,9 +152,9 @@ def by_chain(rows: Sequence[Transfer], parts: int) -> list[list[Transfer]]:
 
 async def _load(conn: store_pool.Connection, rows: Sequence[Transfer], batch: int) -> int:
     inserted = 0
-    for lo in range(0, len(rows), batch):
+    for part in chain_batches(rows, batch):
         async with conn.transaction():
-            inserted += await transfers.copy_transfers(conn, rows[lo : lo + batch], "rpc")
+            inserted += await transfers.copy_transfers(conn, part, "rpc")
     return inserted
 
 

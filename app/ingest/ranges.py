@@ -59,12 +59,69 @@ class StoreSink:
 
 
 @dataclass(slots=True)
-class CollectSink:
+class BufferedSink:
+    """Windows gathered until ``commit_rows`` rows, then written like :class:`StoreSink` but in
+    one transaction for all of them: what backfill uses.
+
+    A transaction's cost is mostly per row, but not all: each pays one balance upsert per
+    address it touches however many of its rows touch it, one analytics mark per day, one
+    commit and one notification, so bigger ones are cheaper per row (docs/performance.md).
+    Consecutive windows' coverage is merged into one range. Nothing is ever half written:
+    rows and their coverage still commit together; a crash loses only windows not yet
+    committed, and their coverage with them, so the next run fetches them again.
+    The owner calls :meth:`flush` when the run ends (normally, on an error or a stop request);
+    a cancelled run drops the buffer instead (a deposed leader must not write).
+    """
+
+    pool: store_pool.Pool
+    chain_id: int
+    source: str
+    commit_rows: int
     rows: list[Transfer] = field(default_factory=list)
     sealed: list[tuple[int, int]] = field(default_factory=list)
+    span: tuple[int, int] | None = None  # the blocks notified, as StoreSink would per window
 
     async def put(self, rows: list[Transfer], lo: int, sealed_to: int) -> tuple[int, int | None]:
         self.rows.extend(rows)
+        hi = max(lo, sealed_to)
+        self.span = (min(self.span[0], lo), max(self.span[1], hi)) if self.span else (lo, hi)
+        if sealed_to >= lo:
+            if self.sealed and self.sealed[-1][1] + 1 == lo:
+                self.sealed[-1] = (self.sealed[-1][0], sealed_to)
+            else:
+                self.sealed.append((lo, sealed_to))
+        if len(self.rows) < self.commit_rows:
+            return 0, None
+        return await self.flush()
+
+    async def flush(self) -> tuple[int, int | None]:
+        """Commit what is buffered; returns (rows inserted, top of the last range's coverage)."""
+        rows, sealed, span = self.rows, self.sealed, self.span
+        if span is None:
+            return 0, None
+        async with store_pool.transaction(self.pool) as conn:
+            inserted = await transfers.copy_transfers(conn, rows, self.source) if rows else 0
+            if inserted:
+                await analytics.mark_rows(conn, rows)
+            top = None
+            for lo, hi in sealed:
+                top = (await coverage.add_range(conn, self.chain_id, lo, hi))[1]
+            if inserted or top is not None:  # sent only when this transaction commits
+                await notify.notify_batch(conn, self.chain_id, span[0], span[1], inserted)
+        self.rows, self.sealed, self.span = [], [], None
+        return inserted, top
+
+
+@dataclass(slots=True)
+class CollectSink:
+    rows: list[Transfer] = field(default_factory=list)
+    sealed: list[tuple[int, int]] = field(default_factory=list)
+    span: tuple[int, int] | None = None  # the blocks notified, as StoreSink would per window
+
+    async def put(self, rows: list[Transfer], lo: int, sealed_to: int) -> tuple[int, int | None]:
+        self.rows.extend(rows)
+        hi = max(lo, sealed_to)
+        self.span = (min(self.span[0], lo), max(self.span[1], hi)) if self.span else (lo, hi)
         if sealed_to >= lo:
             self.sealed.append((lo, sealed_to))
         return 0, None

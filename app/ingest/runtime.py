@@ -28,7 +28,7 @@ from app.domain import Chain
 from app.ingest import reorg, status
 from app.ingest import wiring as wiring_module
 from app.ingest.budget import StoreLedger
-from app.ingest.ranges import RangeRun, StoreSink, Tails
+from app.ingest.ranges import BufferedSink, RangeRun, StoreSink, Tails
 from app.ingest.report import SyncReport
 from app.ingest.sources import Source, Tip
 from app.ingest.windows import WindowSizer
@@ -141,14 +141,22 @@ class Ingestor:
             )
         total = sum(gap_hi - gap_lo + 1 for gap_lo, gap_hi in gaps)
         run = self._run(chain, source, upstreams.Priority.BACKFILL, report)
-        done = 0
-        for gap_lo, gap_hi in gaps:
-            if progress is not None:
-                run.progress = _offset(progress, done, total)
-            await run.run(
-                gap_lo, gap_hi, StoreSink(self.pool, chain.id, source.kind), stop_on_unsealed=False
-            )
-            done += gap_hi - gap_lo + 1
+        sink = BufferedSink(
+            self.pool, chain.id, source.kind, self.config.settings.backfill_commit_rows
+        )
+        try:
+            done = 0
+            for gap_lo, gap_hi in gaps:
+                if progress is not None:
+                    run.progress = _offset(progress, done, total)
+                await run.run(gap_lo, gap_hi, sink, stop_on_unsealed=False)
+                done += gap_hi - gap_lo + 1
+        except Exception:
+            # Windows fetched before an upstream error or a stop request are good: keep them.
+            # (A cancelled run, a BaseException, drops them: a deposed leader must not write.)
+            await _flush(sink, report)
+            raise
+        await _flush(sink, report)
         report.covered_to = await self._covered_top(chain.id)
         report.duration_s = time.perf_counter() - started
         log.info("backfill done", extra={"chain_id": chain.id, "report": report.to_json()})
@@ -197,6 +205,11 @@ class Ingestor:
         async with store_pool.transaction(self.pool) as conn:
             ranges = await coverage.list_ranges(conn, chain_id)
         return ranges[-1][1] if ranges else None
+
+
+async def _flush(sink: BufferedSink, report: SyncReport) -> None:
+    inserted, _ = await sink.flush()
+    report.inserted += inserted
 
 
 def _offset(progress: Progress, done: int, total: int) -> Callable[[int], None]:

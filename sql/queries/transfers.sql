@@ -57,39 +57,31 @@ with new as (
 )
 select count(*) as inserted from new;
 
--- name: create_balance_staging
--- The direct path's copy of each batch's parties and amounts, for its balance deltas: the
--- rows COPYed straight into transfers cannot be told apart there afterwards. Kept and emptied
--- at every commit like transfers_staging (no DDL per batch).
-create temp table if not exists balance_staging (
+-- name: create_balance_sums
+-- The direct path's balance deltas of a batch, one row per (chain, address), summed by the
+-- client (app/store/transfers.py): the rows COPYed straight into transfers cannot be told
+-- apart there afterwards. Kept and emptied at every commit like transfers_staging (no DDL per
+-- batch).
+create temp table if not exists balance_sums (
     chain_id integer not null,
-    from_address bytea not null,
-    to_address bytea not null,
-    value numeric not null
+    address bytea not null,
+    received numeric not null,
+    sent numeric not null,
+    transfers bigint not null
 ) on commit delete rows;
 
--- name: clear_balance_staging
-delete from balance_staging;
+-- name: clear_balance_sums
+delete from balance_sums;
 
--- name: copy_balance_staging
-copy balance_staging (chain_id, from_address, to_address, value) from stdin (format binary);
+-- name: copy_balance_sums
+copy balance_sums (chain_id, address, received, sent, transfers) from stdin;
 
 -- name: add_balances
--- The direct path's balance deltas: the staged rows summed per (chain, address), in one
--- statement. No ORDER BY for the row locks: writers of one chain hold lock_chains first.
-with deltas as (
-    select chain_id, to_address as address, value as received, 0::numeric as sent,
-           1::bigint as transfers
-    from balance_staging
-    union all
-    select chain_id, from_address, 0::numeric, value,
-           case when from_address = to_address then 0 else 1 end
-    from balance_staging
-)
+-- The direct path's balance deltas, already one row per (chain, address). No ORDER BY for the
+-- row locks: writers of one chain hold lock_chains first.
 insert into balances as b (chain_id, address, received, sent, transfers)
-select chain_id, address, sum(received), sum(sent), sum(transfers)
-from deltas
-group by chain_id, address
+select chain_id, address, received, sent, transfers
+from balance_sums
 on conflict (chain_id, address) do update set
     received = b.received + excluded.received,
     sent = b.sent + excluded.sent,
