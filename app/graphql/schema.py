@@ -25,6 +25,7 @@ from app.graphql.resolvers import analytics as analytics_resolvers
 from app.graphql.resolvers import chains as chain_resolvers
 from app.graphql.resolvers import health as health_resolvers
 from app.graphql.resolvers import holders as holder_resolvers
+from app.graphql.resolvers import price as price_resolvers
 from app.graphql.resolvers import search as search_resolvers
 from app.graphql.resolvers import totals as totals_resolvers
 from app.graphql.resolvers import transfers as transfer_resolvers
@@ -35,6 +36,7 @@ from app.graphql.types.analytics import Analytics
 from app.graphql.types.chain import Chain
 from app.graphql.types.health import Health
 from app.graphql.types.holder import HolderConnection
+from app.graphql.types.price import CircuitBreaker, TokenPrice
 from app.graphql.types.scalars import SCALAR_MAP
 from app.graphql.types.totals import Totals
 from app.graphql.types.transfer import Transfer, TransferBatch, TransferConnection
@@ -99,6 +101,17 @@ class Query:
             "Daily series, metrics with changes, forecasts with intervals, anomalies and"
             " breakdowns of a window, from the store's aggregates (docs/analytics.md)."
         ),
+    )
+    token_price: TokenPrice = strawberry.field(
+        resolver=price_resolvers.token_price,
+        description=(
+            "The token's best price (a consensus of the healthy price sources) and each"
+            " source's health, from the worker's stored observations (docs/prices.md)."
+        ),
+    )
+    breakers: list[CircuitBreaker] = strawberry.field(
+        resolver=price_resolvers.breakers,
+        description="The worker's circuit breakers as it last published them, with transitions.",
     )
 
 

@@ -11,6 +11,7 @@ from app.rest import (
     chains,
     health,
     holders,
+    price,
     search,
     stats,
     totals,
@@ -31,4 +32,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/totals", totals.endpoint, methods=["GET"], name="api_totals"),
         Route("/api/info", totals.info_endpoint, methods=["GET"], name="api_info"),
         Route("/api/analytics", analytics.endpoint, methods=["GET"], name="api_analytics"),
+        Route("/api/token-price", price.endpoint, methods=["GET"], name="api_token_price"),
+        Route("/api/price", price.endpoint, methods=["GET"], name="api_price"),
     ]
