@@ -8,8 +8,11 @@ and computes the answer with app.analytics.report.analyze. Nothing here reads an
 
 Answers are kept in the ``analytics`` section of the response cache (TTL
 TOKENPULSE_CACHE_TTL_ANALYTICS_SECONDS) per (range, chain, custom days, today): an entry names
-its chain (an all-chains entry none), so a batch announced by the worker drops it, and "today"
-in the key starts a new window at UTC midnight even within the TTL. ``computed_at`` travels
+its chain (an all-chains entry none), so a batch announced by the worker drops it, and so does
+the worker's analytics refresh when it changes that chain's aggregates (a section event,
+app.store.analytics.refresh): an answer computed between a batch and the refresh that
+aggregates it is not served beyond that refresh. "today" in the key starts a new window at
+UTC midnight even within the TTL. ``computed_at`` travels
 with the answer so a re-rendered cached answer keeps its bytes (and its ETag).
 """
 
@@ -26,10 +29,11 @@ from app.errors import InvalidInput
 from app.ops import transfer_inputs as inputs
 from app.ops import transfer_service as service
 from app.ops.state import AppState
+from app.store import analytics as store_analytics
 from app.store import analytics_reads as reads
 from app.store import pool as store_pool
 
-SECTION = "analytics"
+SECTION = store_analytics.CACHE_SECTION  # the worker's refresh announces changes to it
 
 
 class InvalidRange(InvalidInput):

@@ -9,7 +9,10 @@ Two tasks, started and stopped by the app's lifespan:
 - the **refresher** takes what is queued, coalesces it into the set of chains concerned, and
   has the cache registry invalidate and refresh them (app.ops.cache); then it hands the
   batch's events to the batch hooks (the GraphQL subscription feed, app.ops.transfer_feed),
-  saying whether events may have been missed.
+  saying whether events may have been missed. A *section* event (the worker's analytics
+  refresh changed some chains' aggregates: app.store.analytics.refresh) drops those chains'
+  entries (and the all-chains ones) of that cache section and of its rendered REST answers
+  (``rest_`` + its name), and nothing else.
 
 A full queue drops the event but remembers it overflowed, and the next refresh covers every
 chain: the cache can miss nothing by being slow. The queue depth is a health field
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
 RETRY_SECONDS = (0.5, 30.0)  # first and longest wait between reconnection attempts
 KEEPALIVE_SECONDS = 30.0  # a quiet listening session is checked this often
-Item = notify.BatchEvent | None  # None: resync every chain
+Item = notify.Event | None  # None: resync every chain
 BatchHook = Callable[[list[notify.BatchEvent], bool], Awaitable[None]]  # (events, maybe missed)
 
 
@@ -158,11 +161,19 @@ class TransferListener:
     async def _refresh(self, batch: list[Item]) -> None:
         everything = self._overflowed or any(item is None for item in batch)
         self._overflowed = False
-        chains = sorted({item.chain_id for item in batch if item is not None})
+        events = [item for item in batch if isinstance(item, notify.BatchEvent)]
+        chains = sorted({item.chain_id for item in events})
         for chain_id in [None] if everything else chains:
             await self.cache.invalidate(chain_id)
             self.refreshes += 1
-        events = [item for item in batch if item is not None]
+        # A section event (the analytics refresh) drops that section's entries of its chains
+        # (and the all-chains ones), and the REST answers rendered from them ("rest_" + name).
+        sections = [item for item in batch if isinstance(item, notify.SectionEvent)]
+        for item in [] if everything else sections:
+            for name in (item.section, f"rest_{item.section}"):
+                if section := self.cache.sections.get(name):
+                    for chain_id in item.chains:
+                        section.invalidate(chain_id)
         for hook in self.batch_hooks:
             try:
                 await hook(events, everything)

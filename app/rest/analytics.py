@@ -38,7 +38,8 @@ from app.ops import state as app_state
 from app.ops.analytics_service import AnalyticsQuery, InvalidRange
 from app.rest import http_cache, transfer_params
 
-SECTION = "rest_analytics"
+# "rest_" + the answers' section: the worker's analytics refresh drops both (app.ops.listener).
+SECTION = f"rest_{service.SECTION}"
 NAMES = service.Names(range="timeRange", chain_id="chainId", first="from", last="to")
 
 

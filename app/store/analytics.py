@@ -24,11 +24,12 @@ from decimal import Decimal
 from typing import Any
 
 from app.domain import Transfer
-from app.store import queries
+from app.store import notify, queries
 from app.store.errors import wrap_exceptions
 from app.store.pool import Connection
 
 Q = queries.load("analytics")
+CACHE_SECTION = "analytics"  # the API's cache of analytics answers (app.ops.analytics_service)
 DAY = timedelta(days=1)
 
 
@@ -149,16 +150,24 @@ def day_start(moment: datetime) -> datetime:
 
 
 @wrap_exceptions
-async def refresh(conn: Connection, start: datetime, end: datetime) -> None:
-    """Recompute every analytics bucket of the UTC days ``[start, end)`` touches.
+async def refresh(conn: Connection, start: datetime, end: datetime) -> bool:
+    """Recompute every analytics bucket of the UTC days ``[start, end)`` touches; True when
+    the per-day figures changed.
 
     ``conn`` must be in autocommit mode: in timescale mode each continuous aggregate is
     refreshed by ``CALL refresh_continuous_aggregate`` (hourly first, then the daily level
     built on it), which refuses to run in a transaction; then ``analytics_refresh`` rebuilds
     the per-day tables (portable mode: every table) in one transaction. Idempotent.
+
+    When the refresh changed a day's rows (a transfer added, removed or changed), the same
+    transaction announces it with the chains concerned (a ``section`` event of
+    app.store.notify): an API process drops their cached analytics answers, and the
+    all-chains ones, when the new figures become visible, not a TTL later.
     """
     if not conn.autocommit:
         raise ValueError("analytics refresh needs an autocommit connection")
+    if end <= start:
+        return False
     params = {"from": start, "to": end}
     cur = await conn.execute(Q["cagg_windows"], params)
     for row in await cur.fetchall():
@@ -168,6 +177,11 @@ async def refresh(conn: Connection, start: datetime, end: datetime) -> None:
         )
     async with conn.transaction():
         await conn.execute(Q["refresh"], params)
+        cur = await conn.execute(Q["refresh_changed"])
+        chains = [int(row["chain_id"]) for row in await cur.fetchall()]
+        if chains:
+            await notify.notify_section(conn, CACHE_SECTION, chains)
+    return bool(chains)
 
 
 @wrap_exceptions

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -55,6 +56,46 @@ class BatchEvent:
         return cls(*fields)
 
 
+@dataclass(frozen=True, slots=True)
+class SectionEvent:
+    """The answers of one API cache section that depend on ``chains`` are out of date
+    (``analytics``: the refresh changed those chains' aggregates)."""
+
+    section: str
+    chains: tuple[int, ...]
+
+    def payload(self) -> str:
+        data = {"section": self.section, "chains": list(self.chains)}
+        return json.dumps(data, separators=(",", ":"))
+
+
+Event = BatchEvent | SectionEvent
+
+
+def parse(text: str) -> Event | None:
+    """A batch or a section event, or None for anything else (logged, never raised)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and sorted(data) == ["chains", "section"]:
+        section, chains = data["section"], data["chains"]
+        if isinstance(section, str) and isinstance(chains, list):
+            return SectionEvent(section, tuple(chains)) if _ints(chains) else None
+    return BatchEvent.parse(text)
+
+
+def _ints(values: list[Any]) -> bool:
+    return all(type(value) is int for value in values)
+
+
+@wrap_exceptions
+async def notify_section(conn: Connection, section: str, chains: Iterable[int]) -> None:
+    """Queue a section event; like a batch's, it goes out when the transaction commits."""
+    payload = SectionEvent(section, tuple(sorted(chains))).payload()
+    await conn.execute("select pg_notify(%s, %s)", (CHANNEL, payload))
+
+
 @wrap_exceptions
 async def notify_batch(
     conn: Connection, chain_id: int, from_block: int, to_block: int, inserted: int
@@ -70,12 +111,12 @@ async def listen(conn: Connection) -> None:
     await conn.execute(sql.SQL("listen {}").format(sql.Identifier(CHANNEL)))
 
 
-async def events(conn: Connection, *, keepalive: float = 30.0) -> AsyncIterator[BatchEvent]:
+async def events(conn: Connection, *, keepalive: float = 30.0) -> AsyncIterator[Event]:
     """Events as they arrive on a listening connection, until it fails (StoreError)."""
     try:
         while True:
             async for notice in conn.notifies(timeout=keepalive):
-                if notice.channel == CHANNEL and (event := BatchEvent.parse(notice.payload)):
+                if notice.channel == CHANNEL and (event := parse(notice.payload)):
                     yield event
             await conn.execute("select 1")  # quiet for a while: is the session still there?
     except psycopg.Error as exc:

@@ -10,6 +10,12 @@ call refresh_continuous_aggregate(%(view)s::regclass, %(from)s::timestamptz, %(t
 -- name: refresh
 select analytics_refresh(%(from)s, %(to)s)
 
+-- name: refresh_changed
+-- In the refresh's transaction: the chains whose (chain, day, address) rows it changed, from
+-- the changes analytics_windows_apply kept (sql/idempotent/041_analytics_windows.sql). Every
+-- transfer added, removed or changed alters its sender's and receiver's rows of its day.
+select distinct chain_id from analytics_day_changes order by chain_id
+
 -- name: apply_retention
 select analytics_apply_retention(%(days)s)
 
