@@ -28,6 +28,7 @@ from app.ops import probes, transfer_service
 from app.ops.cache import CacheRegistry
 from app.ops.listener import ListenerCollector, TransferListener
 from app.ops.metrics import Metrics
+from app.ops.settings_watch import SettingsWatcher
 from app.ops.state import AppState
 from app.ops.transfer_feed import TransferFeed
 from app.rest import cors
@@ -57,6 +58,7 @@ def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
         config=config, pool=pool, metrics=metrics, cache=cache, listener=listener, feed=feed
     )
     transfer_service.install(state)  # recount chain totals as batches are announced
+    watcher = SettingsWatcher(state, dsn=dsn)  # runtime settings (app.ops.settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,10 +66,12 @@ def create_app(config: Config, *, dsn: str | None = None) -> Starlette:
         # not there yet; the pool keeps trying in the background.
         await pool.open(wait=False)
         await listener.start()
+        await watcher.start()
         try:
             log.info("api started", extra={"version": __version__})
             yield
         finally:
+            await watcher.stop()
             await listener.stop()
             await pool.close()
 

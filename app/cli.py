@@ -33,6 +33,7 @@ from app import logging as app_logging
 from app.config import Config, Settings
 from app.domain import Chain
 from app.errors import ConfigError, DatabaseUnavailable, TokenpulseError
+from app.ops import settings_cli
 from app.store import analytics, chains, cluster, migrate
 from app.store import pool as store_pool
 
@@ -76,6 +77,9 @@ def cli() -> None:
 
 def main() -> None:
     cli(prog_name="tokenpulse")
+
+
+cli.add_command(settings_cli.settings)  # tokenpulse settings list | set KEY VALUE | reset KEY
 
 
 @cli.command()

@@ -27,6 +27,7 @@ from app.graphql.resolvers import health as health_resolvers
 from app.graphql.resolvers import holders as holder_resolvers
 from app.graphql.resolvers import price as price_resolvers
 from app.graphql.resolvers import search as search_resolvers
+from app.graphql.resolvers import settings as settings_resolvers
 from app.graphql.resolvers import totals as totals_resolvers
 from app.graphql.resolvers import transfers as transfer_resolvers
 from app.graphql.resolvers import transfers_subscription
@@ -38,6 +39,7 @@ from app.graphql.types.health import Health
 from app.graphql.types.holder import HolderConnection
 from app.graphql.types.price import CircuitBreaker, TokenPrice
 from app.graphql.types.scalars import SCALAR_MAP
+from app.graphql.types.settings import RuntimeSetting, SettingPayload
 from app.graphql.types.totals import Totals
 from app.graphql.types.transfer import Transfer, TransferBatch, TransferConnection
 from app.graphql.types.transfer_lookups import AddressSummary, SearchResult
@@ -113,6 +115,25 @@ class Query:
         resolver=price_resolvers.breakers,
         description="The worker's circuit breakers as it last published them, with transitions.",
     )
+    runtime_settings: list[RuntimeSetting] = strawberry.field(
+        resolver=settings_resolvers.runtime_settings,
+        description="Every runtime-tunable setting: its value in effect and where it comes from.",
+    )
+
+
+@strawberry.type(description="Admin operations: each needs Authorization: Bearer <admin token>.")
+class Mutation:
+    set_setting: SettingPayload = strawberry.mutation(
+        resolver=settings_resolvers.set_setting,
+        description=(
+            "Override a runtime setting in every API process within 2 s, without a restart"
+            " (docs/settings.md); the value is validated first."
+        ),
+    )
+    reset_setting: SettingPayload = strawberry.mutation(
+        resolver=settings_resolvers.reset_setting,
+        description="Drop a runtime setting's override: back to the environment's value.",
+    )
 
 
 @strawberry.type(description="Pushed over graphql-ws (graphql-transport-ws) on /graphql.")
@@ -155,6 +176,7 @@ class ParsedDocuments(SchemaExtension):
 
 schema = Schema(
     query=Query,
+    mutation=Mutation,
     subscription=Subscription,
     # Parsing and validating a query cost more than executing a 25-row page; clients send the
     # same few query texts with different variables, so both are cached by text.

@@ -123,10 +123,14 @@ class CacheRegistry:
         self.invalidations = 0
 
     def section(self, name: str, ttl: float) -> Section:
-        """The section called ``name``, created on first use."""
+        """The section called ``name``, created on first use. ``ttl`` is the caller's current
+        setting and replaces the section's: a runtime change (app.ops.settings) takes effect
+        at the next read, for the entries already stored too."""
         if name not in self.sections:
             self.sections[name] = Section(name, ttl, self.clock)
-        return self.sections[name]
+        section = self.sections[name]
+        section.ttl = ttl
+        return section
 
     def on_invalidate(self, hook: RefreshHook) -> None:
         self.hooks.append(hook)

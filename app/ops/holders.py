@@ -40,10 +40,12 @@ HOLDERS, SUMMARIES = "holders", "balance_summaries"
 DEFAULT_SIZE = 50
 MAX_SIZE = 1000
 _HEX = re.compile(r"^(0x)?([0-9a-f]{1,40})$")
-_BODY = struct.Struct(">B32si20s4s")
+# 33 bytes of balance: numeric(78,0) holds up to 10**78 - 1 (> 2**256), and a token's logs can
+# add up past uint256 (v1 had 32 and failed on such a holder's cursor).
+_BODY = struct.Struct(">B33si20s4s")
 _TAG_BYTES = 5
 _KEY = b"tokenpulse holders cursor v1"
-_VERSION = 1
+_VERSION = 2
 
 
 class InvalidSearch(InvalidInput):
@@ -91,7 +93,7 @@ def encode(key: HolderKey, holder_filter: HolderFilter) -> str:
     balance, address, chain_id = key
     body = _BODY.pack(
         _VERSION,
-        balance.to_bytes(32, "big"),
+        balance.to_bytes(33, "big"),
         chain_id,
         bytes.fromhex(address.removeprefix("0x")),
         _fingerprint(holder_filter),

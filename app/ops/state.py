@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from starlette.requests import HTTPConnection
 
 from app import __version__
-from app.config import Config
+from app.config import Config, Settings
 from app.ops.cache import CacheRegistry
 from app.ops.listener import TransferListener
 from app.ops.metrics import Metrics
@@ -28,6 +28,8 @@ class AppState:
     cache: CacheRegistry = field(default_factory=CacheRegistry)
     listener: TransferListener | None = None  # None: not listening (tools, pure tests)
     feed: TransferFeed | None = None  # new transfers for GraphQL subscriptions
+    # The environment's settings, kept when runtime overrides replace config (app.ops.settings).
+    base_settings: Settings | None = None
     version: str = __version__
     started_at: float = field(default_factory=time.time)
 
