@@ -139,6 +139,30 @@ class Settings(BaseSettings):
     cache_ttl_holders_seconds: float = Field(default=60.0, ge=0)
     cache_ttl_analytics_seconds: float = Field(default=60.0, ge=0)
     cache_max_entries: int = Field(default=10_000, ge=1)
+    # Alerting (app.alerting, docs/alerts.md): evaluation by the leader, Slack and email delivery.
+    alert_evaluate_seconds: float = Field(default=15.0, gt=0, le=30)
+    alert_deliver_seconds: float = Field(default=5.0, gt=0)
+    alert_pending_seconds: float = Field(default=60.0, ge=0)  # a condition holds this long first
+    alert_renotify_seconds: float = Field(default=0.0, ge=0)  # critical ones again; 0: never
+    alert_rate_limit_window_seconds: float = Field(default=300.0, gt=0)
+    alert_rate_limit_hits: int = Field(default=20, ge=1)
+    alert_worker_heartbeat_seconds: float = Field(default=60.0, gt=0)
+    alert_worker_stalled_seconds: float = Field(default=900.0, gt=0)
+    alert_breaker_open_seconds: float = Field(default=300.0, ge=0)
+    alert_price_window_seconds: float = Field(default=600.0, gt=0)
+    alert_db_unreachable_seconds: float = Field(default=30.0, ge=0)
+    alert_retry_base_seconds: float = Field(default=10.0, gt=0)
+    alert_retry_cap_seconds: float = Field(default=600.0, gt=0)
+    alert_max_attempts: int = Field(default=12, ge=1)
+    alert_timeout_seconds: float = Field(default=10.0, gt=0)
+    alert_slack_webhook_url: SecretStr | None = None
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = Field(default=587, ge=1, le=65535)
+    alert_smtp_user: str | None = None
+    alert_smtp_password: SecretStr | None = None
+    alert_smtp_from: str | None = None
+    alert_smtp_to: str | None = None  # comma-separated addresses
+    alert_smtp_starttls: bool = True
     cors_origins: str = "http://localhost:5173,http://localhost:3000"
     # API hardening (docs/security.md): GraphQL limits, request sizes, per-client rate limit.
     graphql_max_depth: int = Field(default=10, ge=1, le=100)
@@ -260,9 +284,16 @@ class Config:
         keys += self.settings.reconcile_rpc_url_map.values()
         price_keys = (self.settings.price_coingecko_api_key, self.settings.price_cmc_api_key)
         keys += [key.get_secret_value() for key in price_keys if key is not None]
+        keys += alert_secrets(self.settings)
         if self.settings.admin_token is not None:
             keys.append(self.settings.admin_token.get_secret_value())
         return tuple(sorted(set(keys), key=len, reverse=True))
+
+
+def alert_secrets(settings: Settings) -> list[str]:
+    """The alert channels' secrets: the webhook URL (it is the credential) and SMTP password."""
+    found = (settings.alert_slack_webhook_url, settings.alert_smtp_password)
+    return [secret.get_secret_value() for secret in found if secret is not None]
 
 
 def origin(text: str) -> str:

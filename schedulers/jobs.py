@@ -36,6 +36,9 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from app.alerting import channels as alert_channels
+from app.alerting import delivery as alert_delivery
+from app.alerting import evaluator as alert_evaluator
 from app.config import Config
 from app.domain import Chain
 from app.errors import TokenpulseError
@@ -74,6 +77,8 @@ class JobState:
     again: Callable[[str], None] = lambda job_id: None
     # The price sources' breakers and rate-limit rests (app.ingest.prices).
     prices: price_polling.PriceState = field(default_factory=price_polling.PriceState)
+    # The alert evaluator's pending periods and rate-limit samples (app.alerting.evaluator).
+    alerts: alert_evaluator.Memory = field(default_factory=alert_evaluator.Memory)
     # A job's next scheduled run (set by :func:`schedule`), recorded in job_runs for health.
     next_run: Callable[[str], datetime | None] = lambda job_id: None
 
@@ -315,6 +320,43 @@ def analytics_job(config: Config) -> Job:
     )
 
 
+async def evaluate_alerts(ctx: JobContext) -> None:
+    """Run the alert rules: raise, refresh and resolve alerts (app.alerting.evaluator)."""
+    await alert_evaluator.evaluate_once(ctx.pool, ctx.config, ctx.state.alerts)
+
+
+async def deliver_alerts(ctx: JobContext) -> None:
+    """Send the alert messages owed to Slack and email, with retries (app.alerting.delivery)."""
+    channels = alert_channels.configured(ctx.config)
+    report = await alert_delivery.deliver_once(ctx.pool, ctx.config, channels)
+    if report.sent or report.failed:
+        log.info("alerts delivered", extra={"sent": report.sent, "failed": report.failed})
+
+
+def alert_jobs(config: Config) -> tuple[Job, ...]:
+    """alerts_evaluate (every TOKENPULSE_ALERT_EVALUATE_SECONDS, at most 30) and
+    alerts_deliver (every TOKENPULSE_ALERT_DELIVER_SECONDS): separate jobs, so a slow mail
+    server never delays an evaluation, nor any other job."""
+    s = config.settings
+    evaluate = Job(
+        "alerts_evaluate",
+        evaluate_alerts,
+        every=timedelta(seconds=s.alert_evaluate_seconds),
+        misfire_grace_time=max(1, round(s.alert_evaluate_seconds)),
+        at_leadership_start=True,
+        start_delay=TIP_FIRST_SECONDS,
+    )
+    deliver = Job(
+        "alerts_deliver",
+        deliver_alerts,
+        every=timedelta(seconds=s.alert_deliver_seconds),
+        misfire_grace_time=max(1, round(s.alert_deliver_seconds)),
+        at_leadership_start=True,
+        start_delay=TIP_FIRST_SECONDS,
+    )
+    return evaluate, deliver
+
+
 async def poll_prices(ctx: JobContext) -> None:
     """Poll every enabled price source once; one price_observations row each, failures
     included (app.ingest.prices)."""
@@ -387,10 +429,12 @@ def backfill_job(config: Config) -> Job:
 def plan(config: Config) -> tuple[Job, ...]:
     """Every job of a leader: the JOBS table, a tip job per enabled chain, the backfill job,
     unless TOKENPULSE_RECONCILE_WINDOWS is 0 the reconcile job, the upstream figures job,
-    the nightly validation and analytics_refresh."""
+    the nightly validation, analytics_refresh and the two alert jobs (those also without
+    any enabled chain)."""
     tips = tuple(tip_job(chain, config, i) for i, chain in enumerate(config.enabled_chains))
+    alerting = alert_jobs(config)
     if not tips:
-        return (*JOBS, *price_jobs(config))
+        return (*JOBS, *alerting, *price_jobs(config))
     checks = (reconcile_job(config),) if config.settings.reconcile_windows else ()
     analytics = analytics_job(config)
     return (
@@ -400,6 +444,7 @@ def plan(config: Config) -> tuple[Job, ...]:
         *checks,
         *figure_jobs(config),
         analytics,
+        *alerting,
         *price_jobs(config),
     )
 

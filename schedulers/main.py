@@ -29,6 +29,7 @@ from typing import Any, Literal
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app import __version__
+from app.alerting import dbwatch
 from app.config import Config
 from app.errors import StoreError
 from app.ingest.runtime import Ingestor
@@ -86,13 +87,17 @@ class Worker:
         await self.pool.open(wait=False)
         log.info("worker started", extra={"worker_id": self.identity.worker_id})
         beats = asyncio.create_task(self._heartbeats(stop), name="worker-heartbeats")
+        # Outside the leader's scheduler: with the database gone there is no leader, no job.
+        watch = dbwatch.DatabaseWatch.for_pool(self.config, self.pool, self._leads)
+        watching = asyncio.create_task(watch.run(stop), name="database-watch")
         try:
             while not stop.is_set():
                 await self._elect(stop)
                 await _sleep_until(stop, self.settings.leader_poll_seconds)
         finally:
             beats.cancel()
-            await asyncio.gather(beats, return_exceptions=True)
+            watching.cancel()
+            await asyncio.gather(beats, watching, return_exceptions=True)
             await self._step_down("worker stopping", publish=False)
             await self._goodbye()
             await self.pool.close()
@@ -165,6 +170,9 @@ class Worker:
                 await ingestor.close()
             except Exception as exc:  # closing HTTP connections must not stop a step-down
                 log.warning("could not close the ingestor", extra={"error": str(exc)})
+
+    def _leads(self) -> bool:
+        return self.role == "leader"
 
     async def is_leader(self) -> bool:
         """The fencing check jobs run first: still leader, and the lock session still alive."""
