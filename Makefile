@@ -7,6 +7,9 @@
 #   make lint    ruff check + ruff format --check + mypy (strict) + import-linter contracts
 #   make bench   the benchmark harness (transfers API on 1 M rows); rewrites docs/performance.md
 #   make bench-full  the same with the transfers API on 10 M rows (about 20 minutes)
+#   make soak    the whole stack for 25 min covering 48 h of chain time (MINUTES=, docs/reliability.md)
+#   make chaos   kill the worker, restart PostgreSQL, cut upstreams, feed garbage; nothing lost
+#   make load    the API under concurrent clients while ingesting: p50/p95/p99 per route
 #   make format  apply ruff's fixes and formatting
 #   make freeze  list new migration files in sql/frozen.sha256 (never rewrites a listed one)
 #   make clean   remove caches and build output; `make distclean` also .venv, .tokenpulse, .tools
@@ -21,9 +24,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-pyproject
 PORT ?= 8000
 PYTEST_ARGS ?=
-LINT_PATHS := app schedulers tests bench
+LINT_PATHS := app schedulers tests bench reliability
 
-.PHONY: help venv install postgres anvil lint format test demo bench bench-full freeze clean distclean
+.PHONY: help venv install postgres anvil lint format test demo bench bench-full freeze clean distclean soak chaos load
 
 help:
 	@sed -n 's/^#   make /make /p' $(MAKEFILE_LIST)
@@ -56,6 +59,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict bench
+	$(BIN)/mypy --strict reliability
 	$(BIN)/lint-imports
 
 format: $(STAMP)
@@ -92,11 +96,22 @@ bench: $(STAMP) postgres
 bench-full: $(STAMP) postgres
 	$(BIN)/python -m bench.run --api-rows 10000000 --out docs/performance.md
 
+# Reliability suites (reliability/): JSON results under reliability/results/.
+MINUTES ?= 25
+soak: $(STAMP) postgres
+	$(BIN)/python -m reliability.soak --minutes $(MINUTES)
+
+chaos: $(STAMP) postgres
+	$(BIN)/python -m reliability.chaos
+
+load: $(STAMP) postgres
+	$(BIN)/python -m reliability.load
+
 freeze: $(STAMP)
 	$(BIN)/python -m app.store.freeze
 
 clean:
-	rm -rf .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build dist *.egg-info bench/results
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build dist *.egg-info bench/results reliability/results
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
 distclean: clean
