@@ -80,7 +80,7 @@ CODES = frozenset(
 # process-wide, whatever app parsed them.
 MAX_TOKENS = 5_000
 MAX_PAGE = 1_000  # what the resolvers clamp first/last to
-DEFAULT_PAGE = 25  # a page argument without a value or default
+DEFAULT_PAGE = 25  # a paged field given no size (nor a default): the usual default
 LIST_ESTIMATE = 10  # items assumed for a list without a page argument
 _INTROSPECTION_DEPTH_MESSAGE = "Maximum introspection depth exceeded"  # graphql-core's rule
 PAGE_ARGUMENTS = ("first", "last", "limit", "pageSize")
@@ -202,9 +202,15 @@ def rules(
 
 
 class NoIntrospection(NoSchemaIntrospectionCustomRule):
-    """graphql-core's rule, with a code and a shorter message."""
+    """graphql-core's rule, with a code, a shorter message, and once per document (it would
+    report every introspection field: ~100 errors for GraphiQL's query)."""
+
+    reported = False
 
     def report_error(self, error: GraphQLError) -> None:
+        if self.reported:
+            return
+        self.reported = True
         super().report_error(
             coded_error(
                 "Introspection is disabled on this server; the schema is published in"
@@ -357,10 +363,13 @@ class Cost:
         names = [name for name in PAGE_ARGUMENTS if name in definition.args]
         if not names:
             return None
-        sizes = [self._argument(node, definition, name) for name in names]
-        return max(min(max(size, 1), MAX_PAGE) for size in sizes)
+        given = [self._argument(node, definition, name) for name in names]
+        sizes = [size for size in given if size is not None]
+        # None of them given (nor defaulted): the resolver's default page.
+        return max(min(max(size, 1), MAX_PAGE) for size in sizes) if sizes else DEFAULT_PAGE
 
-    def _argument(self, node: FieldNode, definition: GraphQLField, name: str) -> int:
+    def _argument(self, node: FieldNode, definition: GraphQLField, name: str) -> int | None:
+        """The argument's integer value (its default when absent), or None."""
         default = definition.args[name].default_value
         value: object = default
         for argument in node.arguments or ():
@@ -370,9 +379,11 @@ class Cost:
                 value = int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
                 value = self.variables.get(argument.value.name.value, default)
+            else:
+                value = None  # null, or a literal of another type (refused by validation)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        return DEFAULT_PAGE  # absent, null or not an integer (refused later if invalid)
+        return None  # absent, null or not an integer (refused later if invalid)
 
     def _type_named(self, condition: Any, fallback: Any) -> Any:
         if condition is None:
