@@ -6,6 +6,7 @@ transitions."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,7 +22,8 @@ from app.simulator.prices import BY_KEY
 from app.store import breakers as breaker_store
 from app.store import prices as price_store
 from app.store.pool import Pool
-from tests.ingest.helpers import make_sim, sim_config
+from schedulers import jobs
+from tests.ingest.helpers import make_sim, opened, sim_config
 
 SOURCES = ["coingecko", "coinmarketcap", "coinpaprika", "dexscreener"]
 POLICY = price_logic.PricePolicy(stale_seconds=600, max_deviation=0.05)
@@ -145,7 +147,10 @@ async def test_all_down_serves_last_known_good_stale(
     stale = await view_at(pool, seconds_later=700)
     assert stale.best is not None
     assert stale.best.stale
-    assert stale.best.price_usd == first.price_usd
+    # The same last good prices, weighed by scores that fell with the failures.
+    assert stale.best.sources == first.sources
+    assert stale.best.price_usd in {s.price_usd for s in stale.sources}
+    assert abs(stale.best.price_usd / first.price_usd - 1) < Decimal("0.02")
     assert stale.best.age_seconds >= 700
     assert {s.last_outcome for s in stale.sources} == {"http_error"}
 
@@ -187,3 +192,36 @@ async def test_breaker_opens_refuses_then_closes(
     assert [(t.from_state, t.to_state) for t in reversed(moves)] == [
         ("closed", "open"), ("open", "half_open"), ("half_open", "closed")
     ]  # fmt: skip
+
+
+def test_price_jobs_follow_the_settings(config: Config) -> None:
+    poll_job, publish_job = jobs.price_jobs(config)
+    assert (poll_job.id, poll_job.every.total_seconds()) == ("prices", 60.0)
+    assert publish_job.id == "publish_breakers"
+    off = dataclasses.replace(
+        config, settings=config.settings.model_copy(update={"price_sources": ""})
+    )
+    assert [job.id for job in jobs.price_jobs(off)] == ["publish_breakers"]
+
+
+async def test_publish_job_covers_the_ingestor_and_price_breakers(
+    pool: Pool, config: Config, sim: Simulator
+) -> None:
+    ctx = jobs.JobContext(config, pool, is_leader=lambda: _true())
+    sim.faults.add("outage", service="coinpaprika")
+    await poll(pool, config, sim, ctx.state.prices)
+    async with opened(config, pool, sim) as ingestor:
+        gateway = next(iter(ingestor.wiring.gateways.values())) if ingestor.wiring else None
+        assert gateway is not None
+        await gateway.breakers.run("etherscan:137 logs/getLogs", _true, lambda ok: not ok)
+        ctx = dataclasses.replace(ctx, ingestor=ingestor)
+        await jobs.publish_breakers(ctx)
+    async with pool.connection() as conn:
+        rows = {row.name: row for row in await breaker_store.list_breakers(conn)}
+    assert rows["etherscan:137 logs/getLogs"].state == "closed"
+    assert rows["price:coinpaprika v1/tickers"].failures == 1
+    assert {row.provider for row in rows.values()} == {"etherscan", "price"}
+
+
+async def _true() -> bool:
+    return True
