@@ -7,11 +7,10 @@ log record or table. The wait bound is the issue's promise (5 minutes), not a sp
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -19,10 +18,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerting import channels, delivery, evaluator
 from app.config import Config
-from app.store import alert_delivery, alerts, chains, coverage, ingest_status, workers
+from app.store import alert_delivery, alerts, workers
 from app.store import pool as store_pool
 from schedulers import jobs
 from tests.alerting import receivers
+from tests.alerting.helpers import LEADER, execute, polygon_only, seed_healthy
 from tests.alerting.receivers import Mailbox, Webhook
 from tests.conftest import make_config
 
@@ -35,27 +35,11 @@ FAST = {
     "TOKENPULSE_ALERT_RETRY_BASE_SECONDS": "0.2",
     "TOKENPULSE_ALERT_RETRY_CAP_SECONDS": "0.5",
 }
-LEADER = workers.WorkerIdentity("test:1:aa", "test", 1, "0", datetime.now(UTC))
 
 
 def alert_config(database_url: str, hook: Webhook, box: Mailbox, **env: str) -> Config:
     config = make_config(database_url, **(receivers.channel_env(hook, box) | FAST | env))
-    # One enabled chain (Polygon), made fresh below: the others would be cold.
-    only = tuple(dataclasses.replace(c, enabled=c.id == 137) for c in config.chains)
-    return dataclasses.replace(config, chains=only)
-
-
-async def seed_healthy(pool: store_pool.Pool, config: Config) -> None:
-    async with pool.connection() as conn, conn.transaction():
-        await chains.upsert_chains(conn, config.chains)
-        await coverage.add_range(conn, 137, 1000, 2000)
-        await ingest_status.upsert_success(conn, 137, 2000, 1968, {})
-        await workers.upsert_heartbeat(conn, LEADER, "leader")
-
-
-async def execute(pool: store_pool.Pool, sql: Any) -> None:
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute(sql)
+    return polygon_only(config)
 
 
 async def wait_for(what: str, done: Callable[[], bool], seconds: float = PROMISE_SECONDS) -> None:
