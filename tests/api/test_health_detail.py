@@ -19,6 +19,7 @@ from app.store import budget as store_budget
 from app.store import job_runs as store_job_runs
 from app.store import pool as pool_module
 from app.store import validation as store_validation
+from app.store.job_runs import JobRuns
 from tests.api.conftest import seed
 
 KEY = "etherscan:0123456789abcdef"
@@ -181,3 +182,27 @@ def test_graphql_health_mirrors_the_detail(config: Config) -> None:
     assert health["alerts"][0]["message"] == "supply differs by 5%"
     assert len(health["chains"]) == len(config.chains)
     assert {c["status"] for c in health["chains"]} == {"FRESH"}
+
+
+def test_detail_is_unknown_not_empty_with_the_database_down(offline: TestClient) -> None:
+    body = offline.get("/api/health").json()
+    assert body["status"] == "down"
+    assert body["reasons"] == [body["warnings"][0]["message"]]
+    assert body["breakers"] == {"known": False, "items": None}
+    assert body["jobs"] == {"known": False, "items": None}
+    for section in ("budgets", "upstreams", "analytics", "validation", "alerts"):
+        assert body[section] is None, section
+
+
+def _failing(job: str, failures: int) -> JobRuns:
+    now = datetime.now(UTC)
+    return JobRuns(job, "h:1", now, now, "failed", 1.0, "RuntimeError: x", None, failures,
+                   failures, failures, None, now)  # fmt: skip
+
+
+@pytest.mark.parametrize(("failures", "degraded"), [(2, False), (3, True)])
+def test_a_job_failing_three_runs_in_a_row_degrades(failures: int, degraded: bool) -> None:
+    detail = health_detail.Detail(jobs=(_failing("backfill", failures), _failing("tip:1", 1)))
+    found = health_detail.findings(detail)
+    assert [f.code for f in found] == ["JOB_FAILING", "JOB_FAILING"]
+    assert [f.degrades for f in found] == [degraded, False]
