@@ -73,7 +73,9 @@ anvil:
 # Debian's chromium for the status page's headless browser test (tests/web); the test skips,
 # saying why, only if it cannot be installed.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || apt-get install -y chromium \
+	@command -v chromium >/dev/null 2>&1 \
+	    || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null; } \
 	    || echo "chromium could not be installed: the browser test of tests/web will skip" >&2
 
 # pytest's temporary root is private to this run. Every pytest session on the machine makes

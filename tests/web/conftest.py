@@ -43,9 +43,12 @@ def _install() -> str | None:
     """Why chromium cannot be had, or None once it is installed."""
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         return "chromium is not installed and apt-get cannot run here (needs root)"
-    done = subprocess.run(
-        ["apt-get", "install", "-y", "chromium"], capture_output=True, text=True, timeout=900
-    )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "chromium"]
+    done = subprocess.run(install, capture_output=True, text=True, timeout=900, env=env)
+    if done.returncode != 0:  # a fresh machine may have no package lists yet
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600, env=env)
+        done = subprocess.run(install, capture_output=True, text=True, timeout=900, env=env)
     if done.returncode != 0:
         return f"apt-get install -y chromium failed: {done.stderr.strip()[-300:]}"
     return None
