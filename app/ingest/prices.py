@@ -14,6 +14,7 @@ their transitions, so API processes can show them.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,9 +30,12 @@ from app.store import prices as price_store
 from app.store.pool import Pool
 from app.store.prices import PriceObservation
 from app.upstreams import prices as price_clients
+from app.upstreams._resilience import BreakerTransition
 
 log = logging.getLogger(__name__)
 TRANSITIONS_KEPT = timedelta(days=30)
+OBSERVATIONS_KEPT = timedelta(days=90)  # SLA windows are 1 h and 24 h; the rest is history
+PRUNE_EVERY_SECONDS = 3600.0
 # Where the simulator serves each price API (app/simulator/app.py).
 SIMULATOR_PATHS = {
     "coingecko": "/coingecko/api/v3",
@@ -47,6 +51,14 @@ class PriceState:
 
     breakers: upstreams.Breakers | None = None
     resting: dict[str, float] = field(default_factory=dict)
+    pruned_at: float | None = None  # monotonic time of the last pruning of old observations
+
+    def prune_due(self, now: float) -> bool:
+        """True once per PRUNE_EVERY_SECONDS (and at the first poll), then records it."""
+        if self.pruned_at is not None and now - self.pruned_at < PRUNE_EVERY_SECONDS:
+            return False
+        self.pruned_at = now
+        return True
 
     def breakers_for(self, config: Config) -> upstreams.Breakers:
         if self.breakers is None:
@@ -143,6 +155,9 @@ async def poll(
     rows = [observation(result) for result in results]
     async with pool.connection() as conn, conn.transaction():
         await price_store.insert_observations(conn, rows)
+        if state.prune_due(time.monotonic()):
+            before = datetime.now(UTC) - OBSERVATIONS_KEPT
+            await price_store.delete_observations_before(conn, before)
     failed = [row.source for row in rows if not row.ok]
     log.log(logging.WARNING if failed else logging.INFO, "prices polled",
             extra={"sources": len(rows), "failed": failed})  # fmt: skip
@@ -164,16 +179,25 @@ async def publish_breakers(pool: Pool, sets: Iterable[upstreams.Breakers]) -> in
     """Upsert every breaker's state and append the transitions since the last publish."""
     updates: list[breaker_store.BreakerUpdate] = []
     transitions: list[breaker_store.Transition] = []
+    drained: list[tuple[upstreams.Breakers, list[BreakerTransition]]] = []
     for breakers in sets:
-        drained = breakers.drain_transitions()
+        moves = breakers.drain_transitions()
+        drained.append((breakers, moves))
         transitions += [
-            breaker_store.Transition(t.at, t.name, t.from_state, t.to_state) for t in drained
+            breaker_store.Transition(t.at, t.name, t.from_state, t.to_state) for t in moves
         ]
-        counts = Counter(t.name for t in drained)
+        counts = Counter(t.name for t in moves)
         updates += [_update(state, counts[state.name]) for state in breakers.states()]
-    async with pool.connection() as conn, conn.transaction():
-        await breaker_store.upsert_breakers(conn, updates, transitions)
-        await breaker_store.delete_transitions_before(conn, datetime.now(UTC) - TRANSITIONS_KEPT)
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            await breaker_store.upsert_breakers(conn, updates, transitions)
+            before = datetime.now(UTC) - TRANSITIONS_KEPT
+            await breaker_store.delete_transitions_before(conn, before)
+    except BaseException:
+        # Not published (database down, job cancelled): count them at the next publish.
+        for breakers, moves in drained:
+            breakers.requeue(moves)
+        raise
     return len(updates)
 
 

@@ -102,6 +102,13 @@ async def list_source_stats(conn: Connection, since: datetime) -> list[SourceSta
     return [SourceStats(**row) for row in await cur.fetchall()]
 
 
+@wrap_exceptions
+async def delete_observations_before(conn: Connection, before: datetime) -> int:
+    """Prune history older than ``before`` (the prices job, once an hour)."""
+    cur = await conn.execute(Q["delete_before"], {"before": before})
+    return cur.rowcount
+
+
 def _params(row: PriceObservation) -> dict[str, Any]:
     params = asdict(row)
     if row.detail is not None:

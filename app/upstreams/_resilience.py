@@ -222,6 +222,12 @@ class Breakers:
         self._pending.clear()
         return found
 
+    def requeue(self, transitions: list[BreakerTransition]) -> None:
+        """Put drained transitions back (their publication failed), ahead of newer ones."""
+        newer = list(self._pending)
+        self._pending.clear()
+        self._pending.extend([*transitions, *newer])
+
     def _record(self, name: str, old: str, new: str) -> None:
         at = self._now()
         self._changed[name] = at

@@ -60,3 +60,6 @@ select clock_timestamp() as now;
 -- name: price_breakers
 -- The price sources' breakers as the worker last published them.
 select name, state from upstream_breakers where provider = 'price' order by name;
+
+-- name: delete_before
+delete from price_observations where observed_at < %(before)s;

@@ -67,6 +67,14 @@ async def test_source_stats(conn: Connection) -> None:
     assert stats.last_at == T0 + timedelta(seconds=11)
 
 
+async def test_old_observations_pruned(conn: Connection) -> None:
+    await insert(conn, good("coingecko", T0, "1"), good("coingecko", T0 + timedelta(days=2), "2"))
+    async with conn.transaction():
+        assert await prices.delete_observations_before(conn, T0 + timedelta(days=1)) == 1
+    [left] = await prices.list_since(conn, T0)
+    assert left.price_usd == Decimal("2")
+
+
 def test_observation_invariants() -> None:
     with pytest.raises(ValueError, match="price"):
         PriceObservation(T0, "x", True, 1.0, None, "ok")

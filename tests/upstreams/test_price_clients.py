@@ -249,3 +249,13 @@ async def test_etherscan_breakers_are_per_chain() -> None:
     names = {s.name: s for s in rig.gateway.breakers.states()}
     assert set(names) == {"etherscan:137 logs/getLogs", "etherscan:1 logs/getLogs"}
     assert names["etherscan:137 logs/getLogs"].provider == "etherscan"
+
+
+def test_requeued_transitions_come_back_first() -> None:
+    breakers = Breakers(BreakerPolicy(fail_max=1, reset_seconds=60))
+    breakers._record("a x", "closed", "open")
+    first = breakers.drain_transitions()
+    breakers._record("b x", "closed", "open")
+    breakers.requeue(first)  # the publish of ``first`` failed
+    assert [t.name for t in breakers.drain_transitions()] == ["a x", "b x"]
+    assert breakers.transitions("a x") == 1
