@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -18,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.errors import DatabaseUnavailable
-from app.ops import health, state
+from app.errors import DatabaseUnavailable, TokenpulseError
+from app.ops import health, state, transfer_service
 
 REFRESH_SECONDS = 5.0
 
@@ -65,7 +66,19 @@ async def refresh_store_metrics(app_state: state.AppState) -> None:
         last = collector.updated_at
         due = last is None or time.monotonic() - last >= REFRESH_SECONDS
         report = await health.collect(app_state) if due else None
-        collector.update(report, app_state.cache.stats())
+        counts = await _transfer_counts(app_state) if report and report.store_ready else None
+        collector.update(report, app_state.cache.stats(), counts)
+
+
+async def _transfer_counts(app_state: state.AppState) -> dict[int, int] | None:
+    """Stored transfers per enabled chain, through the API's totals cache (recounted once
+    per announced batch, not per scrape); None when the store does not answer in time."""
+    ids = [chain.id for chain in app_state.config.enabled_chains]
+    wait = health.db_wait_seconds(app_state.config) + 2.0
+    try:
+        return await asyncio.wait_for(transfer_service.chain_totals(app_state, ids), wait)
+    except (TimeoutError, TokenpulseError):
+        return None
 
 
 def routes() -> list[BaseRoute]:

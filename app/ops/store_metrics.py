@@ -56,11 +56,20 @@ class StoreCollector(Collector):
         self.report: Report | None = None
         self.caches: Mapping[str, Mapping[str, Any]] = {}
         self.updated_at: float | None = None  # time.monotonic() of the last report
+        self.transfers: dict[int, int] = {}  # chain id -> stored transfers
         self.lock = asyncio.Lock()  # held by the refresh, so concurrent scrapes share one
 
-    def update(self, report: Report | None, caches: Mapping[str, Mapping[str, Any]]) -> None:
+    def update(
+        self,
+        report: Report | None,
+        caches: Mapping[str, Mapping[str, Any]],
+        transfers: Mapping[int, int] | None = None,
+    ) -> None:
+        """A new report (None: keep the last one), the caches' statistics, and the stored
+        transfers per chain id when they could be counted with the report."""
         if report is not None:
             self.report, self.updated_at = report, time.monotonic()
+            self.transfers = dict(transfers or {})
         self.caches = caches
 
     def collect(self) -> Iterator[Metric]:
@@ -73,6 +82,7 @@ class StoreCollector(Collector):
         yield age
         yield from status_families(report)
         yield from chain_families(report)
+        yield transfer_family(report, self.transfers)
         yield from worker_families(report)
         yield from upstream_families(report.detail)
         yield from budget_families(report.detail)
@@ -138,6 +148,14 @@ def chain_families(report: Report) -> Iterable[Metric]:
         add(families["fails"], key, status.consecutive_failures if status else 0)
         add(families["rows"], key, cycle.get("inserted") if isinstance(cycle, dict) else None)
     return warm, *families.values()
+
+
+def transfer_family(report: Report, transfers: Mapping[int, int]) -> Metric:
+    """Stored transfers per chain: its rate() is the ingestion's rows per second."""
+    rows = counter("chain_transfers", "Transfers stored for the chain", ["chain_id", "chain"])
+    for item in report.chains:
+        add(rows, [str(item.chain.id), item.chain.slug], transfers.get(item.chain.id))
+    return rows
 
 
 def worker_families(report: Report) -> Iterable[Metric]:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from app.asgi import create_app
 from app.config import Config
+from tests.api import transfer_data
 from tests.api.conftest import seed
 from tests.api.test_health_detail import KEY, _seed_detail
 
@@ -84,3 +85,15 @@ def test_metrics_answer_with_the_database_down(offline: TestClient) -> None:
     assert _value(samples, "tokenpulse_database_up") == 0.0
     assert _value(samples, "tokenpulse_health_status", status="down") == 1.0
     assert _value(samples, "tokenpulse_breakers_known") == 0.0
+
+
+def test_metrics_count_stored_transfers_per_chain(config: Config) -> None:
+    rows = transfer_data.dataset(count=60)
+    transfer_data.load(config, rows)
+    with TestClient(create_app(config)) as client:
+        samples = _samples(client.get("/metrics").text)
+    for chain in config.enabled_chains:
+        labels = {"chain_id": str(chain.id), "chain": chain.slug}
+        expected = sum(row.chain_id == chain.id for row in rows)
+        assert _value(samples, "tokenpulse_chain_transfers_total", **labels) == expected
+    assert sum(v for (n, _), v in samples.items() if n == "tokenpulse_chain_transfers_total") == 60
