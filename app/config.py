@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""  # IPs/CIDRs whose X-Forwarded-For is believed; empty: none
     # Admin operations (app.ops.admin_auth): a bearer token; unset turns them off.
     admin_token: SecretStr | None = None
+    # Finality probes (app.ingest.finality), their API cache, the SLA log line (app.ops.sla).
+    finality_interval_seconds: float = Field(default=60.0, gt=0)
+    finality_retention_days: int = Field(default=30, ge=1)
+    cache_ttl_finality_seconds: float = Field(default=15.0, ge=0)
+    sla_log_interval_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("cors_origins")
     @classmethod

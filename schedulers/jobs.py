@@ -44,9 +44,11 @@ from app.domain import Chain
 from app.errors import TokenpulseError
 from app.ingest import aggregates, warm
 from app.ingest import figures as token_figures
+from app.ingest import finality as finality_probes
 from app.ingest import prices as price_polling
 from app.ingest import reconcile as reconciliation
 from app.ingest.runtime import Ingestor
+from app.ops import sla as ops_sla
 from app.ops import validation_runner
 from app.store import chains, ingest_status, workers
 from app.store import pool as store_pool
@@ -426,6 +428,37 @@ def backfill_job(config: Config) -> Job:
     )
 
 
+async def probe_finality(ctx: JobContext) -> None:
+    """Probe every enabled chain's latest, safe and finalized blocks into finality_observations
+    (app.ingest.finality), then drop the probes past TOKENPULSE_FINALITY_RETENTION_DAYS."""
+    ingestor = ctx.need_ingestor()
+    found = await finality_probes.observe_all(ingestor)
+    pruned = await finality_probes.prune(ingestor, ctx.config.settings.finality_retention_days)
+    log.info("finality probed", extra={**finality_probes.summary(found), "pruned": pruned})
+
+
+async def report_sla(ctx: JobContext) -> None:
+    """Log the SLA line: latency percentiles and success rates per source (app.ops.sla)."""
+    await ops_sla.report(ctx.pool)
+
+
+def finality_job(config: Config) -> Job:
+    interval = config.settings.finality_interval_seconds
+    return Job(
+        "finality",
+        probe_finality,
+        every=timedelta(seconds=interval),
+        misfire_grace_time=max(1, round(interval)),
+        at_leadership_start=True,
+        start_delay=TIP_FIRST_SECONDS,
+    )
+
+
+def sla_job(config: Config) -> Job:
+    interval = config.settings.sla_log_interval_seconds
+    return Job("sla_report", report_sla, every=timedelta(seconds=interval), misfire_grace_time=60)
+
+
 def plan(config: Config) -> tuple[Job, ...]:
     """Every job of a leader: the JOBS table, a tip job per enabled chain, the backfill job,
     unless TOKENPULSE_RECONCILE_WINDOWS is 0 the reconcile job, the upstream figures job,
@@ -434,7 +467,7 @@ def plan(config: Config) -> tuple[Job, ...]:
     tips = tuple(tip_job(chain, config, i) for i, chain in enumerate(config.enabled_chains))
     alerting = alert_jobs(config)
     if not tips:
-        return (*JOBS, *alerting, *price_jobs(config))
+        return (*JOBS, *alerting, *price_jobs(config), sla_job(config))
     checks = (reconcile_job(config),) if config.settings.reconcile_windows else ()
     analytics = analytics_job(config)
     return (
@@ -446,6 +479,8 @@ def plan(config: Config) -> tuple[Job, ...]:
         analytics,
         *alerting,
         *price_jobs(config),
+        finality_job(config),
+        sla_job(config),
     )
 
 

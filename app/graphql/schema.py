@@ -23,11 +23,13 @@ from app.graphql.errors import ErrorCodes
 from app.graphql.resolvers import address as address_resolvers
 from app.graphql.resolvers import analytics as analytics_resolvers
 from app.graphql.resolvers import chains as chain_resolvers
+from app.graphql.resolvers import finality as finality_resolvers
 from app.graphql.resolvers import health as health_resolvers
 from app.graphql.resolvers import holders as holder_resolvers
 from app.graphql.resolvers import price as price_resolvers
 from app.graphql.resolvers import search as search_resolvers
 from app.graphql.resolvers import settings as settings_resolvers
+from app.graphql.resolvers import sla as sla_resolvers
 from app.graphql.resolvers import totals as totals_resolvers
 from app.graphql.resolvers import transfers as transfer_resolvers
 from app.graphql.resolvers import transfers_subscription
@@ -35,11 +37,13 @@ from app.graphql.resolvers import warm as warm_resolvers
 from app.graphql.types import transfer_scalars
 from app.graphql.types.analytics import Analytics
 from app.graphql.types.chain import Chain
+from app.graphql.types.finality import ChainFinality
 from app.graphql.types.health import Health
 from app.graphql.types.holder import HolderConnection
 from app.graphql.types.price import CircuitBreaker, TokenPrice
 from app.graphql.types.scalars import SCALAR_MAP
 from app.graphql.types.settings import RuntimeSetting, SettingPayload
+from app.graphql.types.sla import SourceSla
 from app.graphql.types.totals import Totals
 from app.graphql.types.transfer import Transfer, TransferBatch, TransferConnection
 from app.graphql.types.transfer_lookups import AddressSummary, SearchResult
@@ -114,6 +118,20 @@ class Query:
     breakers: list[CircuitBreaker] = strawberry.field(
         resolver=price_resolvers.breakers,
         description="The worker's circuit breakers as it last published them, with transitions.",
+    )
+    finality: list[ChainFinality] = strawberry.field(
+        resolver=finality_resolvers.finality,
+        description=(
+            "Every enabled chain's (or chainId's) latest vs safe/finalized block, lag in blocks"
+            " and seconds, and when finality last advanced, from the worker's probes."
+        ),
+    )
+    sla: list[SourceSla] = strawberry.field(
+        resolver=sla_resolvers.sla,
+        description=(
+            "Latency p50/p95/p99 and success rate per price and finality source over 1h and"
+            " 24h (or the window and kind asked for), from the stored call records."
+        ),
     )
     runtime_settings: list[RuntimeSetting] = strawberry.field(
         resolver=settings_resolvers.runtime_settings,

@@ -62,6 +62,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("cache_ttl_chains_seconds", "TTL of /api/chains and the chains' state", DAY),
     Knob("cache_ttl_holders_seconds", "TTL of holders and /api/stats", DAY),
     Knob("cache_ttl_analytics_seconds", "TTL of analytics answers", DAY),
+    Knob("cache_ttl_finality_seconds", "TTL of /api/finality", DAY),
     Knob("cache_max_entries", "most entries one cache section holds", 1_000_000),
     Knob("warm_fresh_seconds", "warm status: Fresh up to this age (at most warm_stale)", 7 * DAY),
     Knob("warm_stale_seconds", "warm status: Stale beyond this age", 7 * DAY),
@@ -101,7 +102,9 @@ def parse(key: str, text: str) -> Any:
     """The value of ``text`` for knob ``key``, or InvalidSetting saying why."""
     item = knob(key)
     info = Settings.model_fields[item.key]
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[(info.annotation, *info.metadata)])
+    # The field's type with its constraints (ge, le...), as Settings itself validates it.
+    form: Any = Annotated[(info.annotation, *info.metadata)]
+    adapter: TypeAdapter[Any] = TypeAdapter(form)
     try:
         value = adapter.validate_python(text.strip())
     except ValidationError as exc:

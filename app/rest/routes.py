@@ -9,6 +9,7 @@ from app.rest import (
     analytics,
     cache,
     chains,
+    finality,
     health,
     holders,
     price,
@@ -34,4 +35,5 @@ def routes() -> list[BaseRoute]:
         Route("/api/analytics", analytics.endpoint, methods=["GET"], name="api_analytics"),
         Route("/api/token-price", price.endpoint, methods=["GET"], name="api_token_price"),
         Route("/api/price", price.endpoint, methods=["GET"], name="api_price"),
+        Route("/api/finality", finality.endpoint, methods=["GET"], name="api_finality"),
     ]

@@ -46,7 +46,7 @@ def test_plan_has_a_tip_job_per_enabled_chain_and_a_backfill_job() -> None:
     assert set(scheduled) == {
         "sync_chains", "prune_heartbeats", "backfill", "reconcile", "token_figures",
         "validate_nightly", "analytics_refresh", "prices", "publish_breakers",
-        "alerts_evaluate", "alerts_deliver", *tips,
+        "alerts_evaluate", "alerts_deliver", "finality", "sla_report", *tips,
     }  # fmt: skip
     for name in tips:
         job = scheduled[name]
@@ -68,7 +68,8 @@ def test_no_enabled_chain_no_ingestion_jobs() -> None:
     config = dataclasses.replace(
         config, chains=tuple(dataclasses.replace(c, enabled=False) for c in config.chains)
     )
-    assert jobs.plan(config) == (*jobs.JOBS, *jobs.alert_jobs(config), *jobs.price_jobs(config))
+    alerting, prices = jobs.alert_jobs(config), jobs.price_jobs(config)
+    assert jobs.plan(config) == (*jobs.JOBS, *alerting, *prices, jobs.sla_job(config))
 
 
 async def test_the_leader_schedules_a_tip_job_for_every_enabled_chain(database_url: str) -> None:
