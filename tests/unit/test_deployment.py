@@ -206,7 +206,8 @@ def _exported() -> set[str]:
     app = create_app(offline_config())
     state: AppState = app.state.tokenpulse
     state.cache.section("transfers", 1.0).get("k")
-    state.metrics.store.update(_full_report(state), state.cache.stats())
+    counts = {chain.id: 1 for chain in state.config.chains}
+    state.metrics.store.update(_full_report(state), state.cache.stats(), counts)
     state.metrics.observe("GET", "/api/health", 200, 0.01)
     return {sample.name for family in state.metrics.registry.collect() for sample in family.samples}
 
