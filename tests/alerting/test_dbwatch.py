@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from app.alerting.dbwatch import DatabaseWatch
 from app.alerting.messages import Message
 from app.domain import DatabaseStatus
-from tests.conftest import make_config
+from app.store import pool as store_pool
+from tests.alerting import receivers
+from tests.conftest import Server, create_database, drop_database, make_config
 
 UP = DatabaseStatus(True, 1.0, None, "17")
 DOWN = DatabaseStatus(False, None, None, None, "database unavailable")
@@ -96,3 +98,41 @@ async def test_a_failed_send_is_retried_and_an_unsent_opening_gets_no_resolve() 
     email.failures = 0
     await run(w, world, UP, 75)
     assert email.sent == []  # never announced there: no resolve of it either
+
+
+async def test_a_dropped_database_is_announced_on_both_channels_then_resolved(
+    pg_server: Server, templates: dict[str, str]
+) -> None:
+    # The real wiring: the worker pool's health probe, the configured channels, the local
+    # receivers. The database is dropped (unreachable) and then created again.
+    name = "tokenpulse_dbwatch_test"
+    drop_database(pg_server, name)
+    dsn = create_database(pg_server, name, template=templates["portable"])
+    with receivers.smtp_server() as box:
+        async with receivers.webhook_receiver() as hook:
+            env = receivers.channel_env(hook, box) | {
+                "TOKENPULSE_ALERT_DB_UNREACHABLE_SECONDS": "0",
+                "TOKENPULSE_DB_CONNECT_TIMEOUT": "1",
+            }
+            config = make_config(dsn, **env)
+            db = store_pool.create(config.settings)
+            await db.open(wait=True, timeout=10)
+            try:
+                w = DatabaseWatch.for_pool(config, db, lambda: True)
+                await w.check()
+                drop_database(pg_server, name)
+                await w.check()
+                assert len(hook.bodies) == 1
+                assert len(box.mails) == 1
+                create_database(pg_server, name, template=templates["portable"])
+                for _ in range(50):
+                    await w.check()
+                    if len(hook.bodies) == 2:
+                        break
+            finally:
+                await db.close()
+                drop_database(pg_server, name)
+    assert hook.texts[0].startswith("\U0001f534 CRITICAL database_unreachable:")
+    assert hook.texts[1].startswith("\u2705 RESOLVED database_unreachable:")
+    assert len(box.mails) == 2
+    assert receivers.SMTP_PASSWORD not in "".join(m.as_string() for m in box.mails)
