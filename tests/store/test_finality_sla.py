@@ -4,16 +4,18 @@ per source and window, retention."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.config import Config
+from app.ops import sla as ops_sla
 from app.store import chains as store_chains
 from app.store import finality as store_finality
 from app.store import sla as store_sla
 from app.store.finality import Observation
-from app.store.pool import Connection
+from app.store.pool import Connection, Pool
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -182,3 +184,24 @@ async def test_sla_percentiles_and_success_rates_from_known_latencies(conn: Conn
 
 async def test_no_calls_no_statistics(conn: Connection) -> None:
     assert await store_sla.list_stats(conn, NOW) == []
+
+
+async def test_the_worker_logs_one_sla_line(
+    pool: Pool, conn: Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.now(UTC)
+    await store_finality.insert_observations(
+        conn,
+        [
+            Observation(now - timedelta(minutes=m), 1, "rpc", True, 10.0 * m, "ok", 100)
+            for m in (1, 3, 4)
+        ]
+        + [Observation(now - timedelta(minutes=2), 1, "rpc", False, 20.0, "upstream_timeout")],
+    )
+    await conn.commit()
+    caplog.set_level(logging.INFO, logger="app.ops.sla")
+    stats = await ops_sla.report(pool)
+    (record,) = [r for r in caplog.records if r.getMessage() == "sla"]
+    assert {"sla": record.sla} == ops_sla.line(stats)  # type: ignore[attr-defined]
+    rpc = {"calls": 4, "success_rate": 0.75, "p50_ms": 25.0, "p95_ms": 38.5, "p99_ms": 39.7}
+    assert record.sla == {"1h": {"finality:rpc": rpc}, "24h": {"finality:rpc": rpc}}  # type: ignore[attr-defined]
