@@ -87,9 +87,10 @@ def row_counts(config: Config) -> dict[str, int]:
         }
 
 
-def assert_safe(response: httpx.Response, inputs: Iterable[str] = ()) -> Any:
-    """No 5xx, a JSON body, no leak (unless the client sent that very text), and for a 4xx
-    the REST envelope or GraphQL errors with a code. Returns the parsed body."""
+def assert_safe(response: httpx.Response, inputs: Iterable[str] = (), *, html: bool = False) -> Any:
+    """No 5xx, a JSON body (``html``: or an HTML page), no leak (unless the client sent that
+    very text), and for a 4xx the REST envelope or GraphQL errors with a code. Returns the
+    parsed body."""
     status, text = response.status_code, response.text
     assert status < 500, f"{status}: {text[:500]}"
     sent = " ".join(inputs).lower()
@@ -98,6 +99,8 @@ def assert_safe(response: httpx.Response, inputs: Iterable[str] = ()) -> Any:
             assert leak.lower() not in text.lower(), f"{leak!r} in {text[:500]}"
     if status == 304:
         return None
+    if html and status < 400 and response.headers["content-type"].startswith("text/html"):
+        return None  # the status page (its errors are JSON like every other route's)
     assert response.headers["content-type"].startswith("application/json"), text[:200]
     body = json.loads(text)
     if status >= 400:

@@ -73,12 +73,16 @@ PATHS = [
     "/api/info",
     "/api/analytics",
     "/api/analytics?timeRange=custom&from=x",
+    "/api/price",
+    "/api/token-price",
+    "/api/finality",
+    "/status",
     "/nowhere",
     "/api/" + "x" * 5000,
 ]
 
 
-OUTAGE_PATHS = ["/api/health", "/readyz", "/metrics", "/api/transfers", "/api/chains"]
+OUTAGE_PATHS = ["/api/health", "/readyz", "/metrics", "/api/transfers", "/status"]
 
 
 def with_password(dsn: str) -> str:
