@@ -33,9 +33,13 @@ class Message:
     text: str
 
     def slack_payload(self) -> dict[str, Any]:
-        """A Slack incoming-webhook body: ``text`` (also the notification) plus one block."""
-        block = {"type": "section", "text": {"type": "mrkdwn", "text": self.text}}
-        return {"text": self.text, "blocks": [block]}
+        """A Slack incoming-webhook body: ``text`` (also the notification) plus one block.
+
+        Slack reads ``&``, ``<`` and ``>`` as markup (links, mentions): escaped, as it asks.
+        """
+        text = self.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+        return {"text": text, "blocks": [block]}
 
 
 def render(notice: Notice) -> Message:

@@ -115,3 +115,5 @@ def test_messages_read_well() -> None:
     assert messages.render(reminder).subject == "[tokenpulse] STILL CRITICAL worker_down: m"
     payload = messages.render(reminder).slack_payload()
     assert payload["text"] == payload["blocks"][0]["text"]["text"]
+    marked = Message("s", "a <b> & c").slack_payload()
+    assert marked["text"] == "a &lt;b&gt; &amp; c"
