@@ -29,11 +29,11 @@ import enum
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from app.config import Config, Settings
+from app.config import Config
 from app.domain import Chain, DatabaseStatus, SchemaMode
 from app.errors import TokenpulseError
 from app.ops import health_detail
@@ -174,14 +174,17 @@ async def collect(state: AppState) -> Report:
     snapshot = Snapshot()
     if database.ok and database.mode is not None:
         snapshot = await _read_snapshot(state)
+        if snapshot.error is None:
+            wait = db_wait_seconds(state.config)
+            detail = await health_detail.collect(state.pool, state.config.settings, wait)
+            snapshot = replace(snapshot, detail=detail)
     return assess(state, database, snapshot, datetime.now(UTC))
 
 
 async def _read_snapshot(state: AppState) -> Snapshot:
     wait = db_wait_seconds(state.config)
     try:
-        query = _query_snapshot(state.pool, state.config.settings, wait)
-        return await asyncio.wait_for(query, wait + 2.0)
+        return await asyncio.wait_for(_query_snapshot(state.pool, wait), wait + 2.0)
     except TimeoutError:
         error = "reading the store snapshot timed out"
     except TokenpulseError as exc:
@@ -190,16 +193,13 @@ async def _read_snapshot(state: AppState) -> Snapshot:
     return Snapshot(error=error)
 
 
-async def _query_snapshot(pool: store_pool.Pool, settings: Settings, wait: float) -> Snapshot:
+async def _query_snapshot(pool: store_pool.Pool, wait: float) -> Snapshot:
     async with store_pool.transaction(pool, wait_seconds=wait) as conn:
         chains = await store_chains.list_chains(conn)
         freshness = await store_freshness.list_chain_freshness(conn)
         workers = await store_workers.list_workers(conn)
         ingest = await store_ingest_status.list_all(conn)
-        detail = await health_detail.read(conn, settings, datetime.now(UTC))
-    return Snapshot(
-        chains=chains, freshness=freshness, workers=workers, ingest=ingest, detail=detail
-    )
+    return Snapshot(chains=chains, freshness=freshness, workers=workers, ingest=ingest)
 
 
 def assess(state: AppState, database: DatabaseStatus, snapshot: Snapshot, now: datetime) -> Report:

@@ -9,20 +9,24 @@ not be read is ``None`` ("unknown"), never an empty list that would look healthy
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from app.config import Settings
 from app.errors import TokenpulseError
 from app.store import job_runs as store_job_runs
 from app.store import ops_health as store_ops
+from app.store import pool as store_pool
 from app.store.job_runs import JobRuns
 from app.store.pool import Connection
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 HOUR, DAY = 3600.0, 86400.0
 JOB_FAILURES_DEGRADED = 3  # a job failing this many runs in a row degrades status
 ANALYTICS_JOB = "analytics_refresh"
@@ -119,6 +123,24 @@ class Detail:
     validation: Validation | None = None
     alerts: tuple[Alert, ...] | None = None
     errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+async def collect(pool: store_pool.Pool, settings: Settings, wait: float) -> Detail:
+    """:func:`read` in a transaction and under a deadline of its own (app.ops.health reads
+    the chains and workers first), so a slow detail read never costs that part."""
+    try:
+        return await asyncio.wait_for(_collect(pool, settings, wait), wait + 2.0)
+    except TimeoutError:
+        error = "the operational detail: timed out"
+    except TokenpulseError as exc:
+        error = f"the operational detail: {exc.message}"
+    log.warning("health detail failed", extra={"error": error})
+    return Detail(errors=(error,))
+
+
+async def _collect(pool: store_pool.Pool, settings: Settings, wait: float) -> Detail:
+    async with store_pool.transaction(pool, wait_seconds=wait) as conn:
+        return await read(conn, settings, datetime.now(UTC))
 
 
 async def read(conn: Connection, settings: Settings, now: datetime) -> Detail:

@@ -206,3 +206,24 @@ def test_a_job_failing_three_runs_in_a_row_degrades(failures: int, degraded: boo
     found = health_detail.findings(detail)
     assert [f.code for f in found] == ["JOB_FAILING", "JOB_FAILING"]
     assert [f.degrades for f in found] == [degraded, False]
+
+
+def test_a_section_that_cannot_be_read_is_null_and_degrades(config: Config) -> None:
+    seed(config, leader=True, synced=True)
+
+    async def break_watermarks() -> None:
+        conn = await pool_module.connect(config.settings)
+        async with conn:
+            await conn.execute("drop function health_analytics_watermarks()")
+            await conn.commit()
+
+    asyncio.run(break_watermarks())
+    body = _health(config)
+    assert body["analytics"] is None
+    assert len(body["detailErrors"]) == 1
+    assert body["detailErrors"][0].startswith("analytics:")
+    assert body["jobs"]["known"] is True  # the other sections were read
+    assert body["budgets"] == []
+    assert body["status"] == "degraded"
+    assert [w["code"] for w in body["warnings"]] == ["HEALTH_DETAIL_PARTIAL"]
+    assert len(body["chains"]) == len(config.chains)
