@@ -263,8 +263,16 @@ async def window_totals(
     conn: Connection, window: Window, chain_id: int | None = None
 ) -> WindowTotals:
     """Totals of ``window`` with exact distinct senders, receivers and active addresses
-    (an address active on several days, or chains for the global figure, counts once)."""
-    if chain_id is None:
+    (an address active on several days, or chains for the global figure, counts once).
+
+    A precomputed window (the last 7, 30 or 90 days, the period before each, or all, as of
+    the last refresh) reads its distinct counts from analytics_window_counts; any other
+    window tests the day bitmaps of every address active since its start."""
+    span = await find_window_span(conn, window)
+    if span is not None:
+        ask = window.params() | {"span": span, "chain_id": chain_id or 0}
+        cur = await conn.execute(Q["totals_window"], ask)
+    elif chain_id is None:
         cur = await conn.execute(Q["totals_global"], window.params())
     else:
         cur = await conn.execute(Q["totals_chain"], window.params() | {"chain_id": chain_id})
@@ -281,9 +289,9 @@ async def top_addresses(
     """The addresses with the most transfers (sent + received) in ``window``, ties by volume
     then address; with ``chain_id`` None an address's chains are added together.
 
-    A window the refresh keeps precomputed (the last 7, 30 or 90 days, or all, as of the
-    last refresh: analytics_address_windows) is read from its index; any other window
-    groups analytics_address_daily, the same figures, slower."""
+    A window the refresh keeps precomputed (the last 7, 30 or 90 days, the period before
+    each, or all, as of the last refresh: analytics_address_windows) is read from its index;
+    any other window groups analytics_address_daily, the same figures, slower."""
     params = window.params() | {"limit": limit}
     span = await find_window_span(conn, window)
     if span is not None:
@@ -307,7 +315,8 @@ async def top_addresses(
 
 @wrap_exceptions
 async def find_window_span(conn: Connection, window: Window) -> int | None:
-    """The precomputed window holding exactly ``window``'s days (0 for all), or None."""
+    """The precomputed window holding exactly ``window``'s days, or None: n for the last n
+    days, -n for the n days before those, 0 for every day (sql/migrations/0012)."""
     if window.end is None:
         return None
     cur = await conn.execute(Q["window_span"], {"from": window.start, "to": window.end})
@@ -318,6 +327,11 @@ async def find_window_span(conn: Connection, window: Window) -> int | None:
 @wrap_exceptions
 async def chain_distribution(conn: Connection, window: Window) -> list[ChainShare]:
     """Each chain with transfers in ``window``: its transfers, volume and distinct active
-    addresses, by volume descending."""
-    cur = await conn.execute(Q["chain_distribution"], window.params())
+    addresses, by volume descending (a precomputed window's from analytics_window_counts)."""
+    span = await find_window_span(conn, window)
+    if span is not None:
+        ask = window.params() | {"span": span}
+        cur = await conn.execute(Q["chain_distribution_window"], ask)
+    else:
+        cur = await conn.execute(Q["chain_distribution"], window.params())
     return [ChainShare(**row) for row in await cur.fetchall()]

@@ -122,9 +122,8 @@ from sums
 select span_days
 from analytics_window_state
 where as_of is not null
-  and analytics_midnight(as_of + 1) = %(to)s::timestamptz
-  and case when span_days = 0 then %(from)s::timestamptz is null
-           else analytics_midnight(as_of - (span_days - 1)) = %(from)s::timestamptz end
+  and analytics_window_from(span_days, as_of) = coalesce(%(from)s::timestamptz, '-infinity')
+  and analytics_window_to(span_days, as_of) = %(to)s::timestamptz
 
 -- name: top_addresses_window
 -- The first entries of analytics_address_windows_top_idx (chain_id 0: every chain).
@@ -156,6 +155,40 @@ group by address
 order by sum(sent_transfers) + sum(received_transfers) desc,
          sum(sent_volume) + sum(received_volume) desc, address
 limit %(limit)s
+
+-- name: totals_window
+-- A precomputed window's totals: the sums of its days, its distinct counts from one row of
+-- analytics_window_counts (chain_id 0: every chain together).
+with sums as (
+    select coalesce(sum(transfers), 0)::bigint as transfers, coalesce(sum(volume), 0) as volume,
+           coalesce(sum(volume_squares), 0) as volume_squares, max(largest) as largest,
+           coalesce(sum(mints), 0)::bigint as mints, coalesce(sum(minted), 0) as minted,
+           coalesce(sum(burns), 0)::bigint as burns, coalesce(sum(burned), 0) as burned,
+           count(distinct day) as days
+    from analytics_daily_base
+    where (%(chain_id)s = 0 or chain_id = %(chain_id)s)
+      and day >= coalesce(%(from)s::timestamptz, '-infinity')
+      and day < %(to)s::timestamptz
+)
+select sums.*, coalesce(c.senders, 0) as senders, coalesce(c.receivers, 0) as receivers,
+       coalesce(c.active_addresses, 0) as active_addresses
+from sums
+left join analytics_window_counts c on c.span_days = %(span)s and c.chain_id = %(chain_id)s
+
+-- name: chain_distribution_window
+-- chain_distribution of a precomputed window: distinct addresses from analytics_window_counts.
+with sums as (
+    select chain_id, sum(transfers)::bigint as transfers, sum(volume) as volume
+    from analytics_daily_base
+    where day >= coalesce(%(from)s::timestamptz, '-infinity')
+      and day < %(to)s::timestamptz
+    group by chain_id
+)
+select s.chain_id, s.transfers, s.volume, coalesce(c.active_addresses, 0) as active_addresses
+from sums s
+left join analytics_window_counts c on c.span_days = %(span)s and c.chain_id = s.chain_id
+where s.transfers > 0
+order by s.volume desc, s.chain_id
 
 -- name: chain_distribution
 with sums as (

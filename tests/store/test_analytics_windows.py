@@ -18,22 +18,42 @@ from tests.store import analytics_data as data
 from tests.store.test_analytics import NOW, TODAY, fetch, load
 
 Pool = pool_module.Pool
-SPANS = (0, 7, 30, 90)
+SPANS = (0, 7, 30, 90, -7, -30, -90)
 Row = tuple[int, str, int, int, Decimal, Decimal]  # chain (0: all), address, sums
+CHANGED = (120, 40, 10, 5, 0)  # days ago: in -90, -30, -7, 7 (and 30, 90) and today
+
+
+def bounds(span: int) -> tuple[datetime | None, datetime]:
+    """The days of a window: the last n, the n before those (-n), or every day (0)."""
+    end = TODAY + analytics.DAY
+    if span == 0:
+        return None, end
+    if span > 0:
+        return end - span * analytics.DAY, end
+    return end + 2 * span * analytics.DAY, end + span * analytics.DAY
+
+
+def inside(rows: Sequence[Transfer], span: int) -> list[Transfer]:
+    start, end = bounds(span)
+    return [t for t in rows if (start is None or t.block_time >= start) and t.block_time < end]
 
 
 def expected(rows: Sequence[Transfer], span: int) -> set[Row]:
     """Every (chain, address) row a window should hold, from the raw transfers."""
-    start = TODAY - timedelta(days=span - 1) if span else None
-    inside = [
-        t
-        for t in rows
-        if (start is None or t.block_time >= start) and t.block_time < TODAY + analytics.DAY
-    ]
     found: set[Row] = set()
     for chain_id in (None, *data.CHAINS):
-        for address, *sums in data.top_addresses(inside, chain_id):
+        for address, *sums in data.top_addresses(inside(rows, span), chain_id):
             found.add((chain_id or 0, address, *sums))  # type: ignore[arg-type]
+    return found
+
+
+def expected_counts(rows: Sequence[Transfer], span: int) -> set[tuple[int, int, int, int]]:
+    found = set()
+    for chain_id in (None, *data.CHAINS):
+        mine = [t for t in inside(rows, span) if chain_id is None or t.chain_id == chain_id]
+        senders, receivers = {t.from_address for t in mine}, {t.to_address for t in mine}
+        if mine:
+            found.add((chain_id or 0, len(senders), len(receivers), len(senders | receivers)))
     return found
 
 
@@ -60,22 +80,29 @@ async def stored(pool: Pool, span: int) -> set[Row]:
 async def check(pool: Pool, rows: Sequence[Transfer]) -> None:
     for span in SPANS:
         assert await stored(pool, span) == expected(rows, span), f"span {span}"
+        counts = await fetch(
+            pool,
+            "select chain_id, senders, receivers, active_addresses from analytics_window_counts"
+            " where span_days = %s",
+            (span,),
+        )
+        assert {tuple(r.values()) for r in counts} == expected_counts(rows, span), span
     state = await fetch(pool, "select span_days, as_of from analytics_window_state")
     assert {r["span_days"]: r["as_of"] for r in state} == dict.fromkeys(SPANS, TODAY.date())
 
 
 async def test_windows_equal_the_raw_transfers_through_changes(config: Config, pool: Pool) -> None:
-    rows = data.rows(100, now=NOW, per_day=4, seed=5)
+    rows = data.rows(200, now=NOW, per_day=4, seed=5)
     await load(pool, rows)
-    await aggregates.backfill(config.settings, 100, now=NOW)
+    await aggregates.backfill(config.settings, 200, now=NOW)
     await check(pool, rows)
-    # New rows on old days (a backfill inside and outside the short windows) and today.
+    # New rows on old days (a backfill inside and outside each window) and today.
     extra = [
         t
-        for t in data.rows(100, now=NOW, per_day=2, seed=6, skip=0.8)
-        if data.day_of(t.block_time)
-        in {TODAY, TODAY - timedelta(days=5), TODAY - 40 * analytics.DAY}
+        for t in data.rows(200, now=NOW, per_day=2, seed=6, skip=0.5)
+        if data.day_of(t.block_time) in {TODAY - n * analytics.DAY for n in CHANGED}
     ]
+    assert extra
     extra = [_moved(t, 500_000) for t in extra]
     await load(pool, extra)
     # A repair deletes a day inside every window.
@@ -86,7 +113,7 @@ async def test_windows_equal_the_raw_transfers_through_changes(config: Config, p
             (gone, gone + analytics.DAY),
         )
     kept = [t for t in [*rows, *extra] if data.day_of(t.block_time) != gone]
-    for day in (TODAY - 40 * analytics.DAY, gone, TODAY - timedelta(days=5), TODAY):
+    for day in (gone, *(TODAY - n * analytics.DAY for n in CHANGED)):
         await _refresh(config, day)
     await check(pool, kept)
 
@@ -125,6 +152,7 @@ async def test_exact_windows_only_are_served_from_the_precomputed_rows(
         for days in (7, 30, 90):
             window = analytics.Window.last_days(days, NOW)
             assert await analytics.find_window_span(conn, window) == days
+            assert await analytics.find_window_span(conn, window.previous()) == -days
         assert await analytics.find_window_span(conn, analytics.Window(None, end)) == 0
         for other in (
             analytics.Window.last_days(1, NOW),
