@@ -15,7 +15,7 @@ from typing import Any
 from app.alerting import rules
 from app.config import Config
 from app.ops import warm
-from app.store import alert_facts, budget, ingest_status, workers
+from app.store import alert_facts, budget, ingest_status, job_runs, workers
 from app.store import chains as store_chains
 from app.store.pool import Connection
 
@@ -49,6 +49,7 @@ async def gather(conn: Connection, config: Config, samples: Samples, now: float)
         chains=await _chains(conn, config),
         breakers=await _breakers(conn) if optional["breakers"] else None,
         prices=await _prices(conn, config) if optional["prices"] else None,
+        job_successes=await _job_successes(conn),
     )
 
 
@@ -91,3 +92,12 @@ async def _prices(conn: Connection, config: Config) -> list[rules.PriceSource]:
     window = config.settings.alert_price_window_seconds
     rows = await alert_facts.price_sources(conn, window)
     return [rules.PriceSource(r["source"], r["attempts"], r["ok"], r["last_outcome"]) for r in rows]
+
+
+async def _job_successes(conn: Connection) -> dict[str, float]:
+    now = datetime.now(UTC)
+    return {
+        run.job: (now - run.last_success_at).total_seconds()
+        for run in await job_runs.list_runs(conn)
+        if run.last_success_at is not None
+    }

@@ -106,6 +106,8 @@ class Snapshot:
     chains: Sequence[ChainState] = ()  # enabled chains only
     breakers: Sequence[Breaker] | None = None  # None: no upstream_breakers table here
     prices: Sequence[PriceSource] | None = None  # None: no price_observations table here
+    # Seconds since each scheduler job's last success (job_runs; jobs never successful absent).
+    job_successes: Mapping[str, float] | None = None
 
 
 Rule = Callable[[Snapshot, Limits], list[Firing]]
@@ -147,20 +149,31 @@ def worker_down(snap: Snapshot, limits: Limits) -> list[Firing]:
 
 
 def worker_stalled(snap: Snapshot, limits: Limits) -> list[Firing]:
-    """A leader runs but no chain's tip cycle succeeded within worker_stalled_seconds."""
+    """A leader runs (it evaluates this) but for worker_stalled_seconds no chain's tip cycle
+    succeeded, or no scheduler job but the alert jobs themselves did (job_runs)."""
     ages = [c.last_success_age for c in snap.chains if c.last_success_age is not None]
-    if not ages or min(ages) <= limits.worker_stalled_seconds:
+    jobs = [age for name, age in (snap.job_successes or {}).items() if not _own(name)]
+    what = ""
+    if ages and min(ages) > limits.worker_stalled_seconds:
+        what, newest = "ingestion cycle on any chain", min(ages)
+    elif jobs and min(jobs) > limits.worker_stalled_seconds:
+        what, newest = "scheduler job run", min(jobs)
+    if not what:
         return []  # never synced at all: chain_stale reports the chains as cold
     return [
         Firing(
             Kind.WORKER_STALLED,
             Severity.CRITICAL,
             str(Kind.WORKER_STALLED),
-            f"no successful ingestion cycle on any chain for {min(ages):.0f}s "
-            f"(limit {limits.worker_stalled_seconds:g}s)",
-            details={"newestSuccessAgeSeconds": min(ages)},
+            f"no successful {what} for {newest:.0f}s (limit {limits.worker_stalled_seconds:g}s)",
+            details={"newestSuccessAgeSeconds": newest},
         )
     ]
+
+
+def _own(job: str) -> bool:
+    # The alert jobs succeed while they report a stall: they prove nothing about the rest.
+    return job.startswith("alerts_")
 
 
 def chains_stale(snap: Snapshot, limits: Limits) -> list[Firing]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.alerting import evaluator
 from app.alerting.evaluator import Memory, Outcome
 from app.config import Config
-from app.store import alerts
+from app.store import alerts, job_runs
 from app.store import pool as store_pool
 from tests.alerting.helpers import execute, polygon_only, seed_healthy
 from tests.conftest import make_config
@@ -183,3 +184,16 @@ async def test_without_the_breaker_and_price_tables_those_rules_are_skipped(
     assert await evaluator.evaluate_once(db, fast, Memory()) == Outcome(
         raised=("worker_stalled", "chain_stale:137")
     )
+
+
+async def test_worker_stalled_from_the_job_runs(world: tuple[Config, store_pool.Pool]) -> None:
+    config, db = world
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    async with db.connection() as conn, conn.transaction():
+        for job, at in (("prune_heartbeats", long_ago), ("alerts_evaluate", datetime.now(UTC))):
+            run = job_runs.Run(job, "test:1", at, at, "ok", 1.0)
+            await job_runs.record(conn, run)
+    outcome = await evaluator.evaluate_once(db, no_pending(config), Memory())
+    assert outcome == Outcome(raised=("worker_stalled",))
+    message = (await open_alerts(db))["worker_stalled"].message
+    assert message.startswith("no successful scheduler job run for 720")

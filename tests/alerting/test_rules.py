@@ -81,6 +81,15 @@ def test_worker_stalled_when_no_chain_succeeded_lately() -> None:
     assert rules.worker_stalled(never, LIMITS) == []  # chain_stale says "cold"
 
 
+def test_worker_stalled_when_no_job_but_the_alert_jobs_succeeded() -> None:
+    quiet = {"prune_heartbeats": 1000.0, "sync_chains": 950.0, "alerts_evaluate": 1.0}
+    [firing] = rules.worker_stalled(Snapshot(chains=[], job_successes=quiet), LIMITS)
+    assert firing.message == "no successful scheduler job run for 950s (limit 900s)"
+    busy = quiet | {"prune_heartbeats": 30.0}
+    assert rules.worker_stalled(Snapshot(job_successes=busy), LIMITS) == []
+    assert rules.worker_stalled(Snapshot(job_successes={"alerts_deliver": 5000.0}), LIMITS) == []
+
+
 def test_chain_stale_is_critical_and_cold_a_warning() -> None:
     snap = Snapshot(
         chains=[
