@@ -160,3 +160,28 @@ def test_limits_hold_over_get_too(api: TestClient) -> None:
     response = api.get("/graphql", params={"query": query})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == limits.TOO_MANY_ALIASES
+
+
+def subscribe(query: str, **env: str) -> dict[str, Any]:
+    """The first answer to a subscription over graphql-transport-ws."""
+    with (
+        client(**env) as api,
+        api.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        answer: dict[str, Any] = ws.receive_json()
+        return answer
+
+
+def test_limits_hold_over_the_websocket_too() -> None:
+    aliased = "subscription { transferAdded { a: inserted b: inserted } }"
+    answer = subscribe(aliased, TOKENPULSE_GRAPHQL_MAX_ALIASES="1")
+    assert answer["type"] == "error"
+    assert [e["extensions"]["code"] for e in answer["payload"]] == [limits.TOO_MANY_ALIASES]
+    costly = "subscription { transferAdded { transfers { id from to value } } }"
+    answer = subscribe(costly, TOKENPULSE_GRAPHQL_MAX_COST="10")
+    assert answer["type"] in ("error", "next"), answer
+    errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+    assert [e["extensions"]["code"] for e in errors] == [limits.QUERY_TOO_COMPLEX]
