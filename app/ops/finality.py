@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.domain import Chain
+from app.ops import transfer_service
 from app.ops.state import AppState
 from app.store import finality as store_finality
 from app.store import pool as store_pool
@@ -59,10 +60,19 @@ class FinalityView:
         return _age(self.stored.observed_at if self.stored else None, self.now)
 
 
+SECTION = "finality"
+
+
 async def collect(state: AppState, chain_id: int | None = None) -> list[FinalityView]:
-    """Every enabled chain (or the one asked for), in configuration order."""
-    async with store_pool.read(state.pool) as conn:
-        rows = {row.chain_id: row for row in await store_finality.list_latest(conn)}
+    """Every enabled chain (or the one asked for), in configuration order. The stored rows
+    go through the ``finality`` cache section (TOKENPULSE_CACHE_TTL_FINALITY_SECONDS)."""
+
+    async def load() -> dict[int, ChainFinality]:
+        async with store_pool.read(state.pool) as conn:
+            return {row.chain_id: row for row in await store_finality.list_latest(conn)}
+
+    ttl = state.config.settings.cache_ttl_finality_seconds
+    rows = await transfer_service.cached(state, SECTION, ttl, "all", load)
     now = datetime.now(UTC)
     chains = state.config.enabled_chains
     return [

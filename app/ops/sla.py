@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from app.ops import transfer_service
+from app.ops.state import AppState
 from app.store import pool as store_pool
 from app.store import sla as store_sla
 from app.store.sla import SourceStats
 
 log = logging.getLogger(__name__)
 WINDOWS = ("1h", "24h")
+SECTION = "sla"
 
 
 async def collect(pool: store_pool.Pool, now: datetime | None = None) -> list[SourceStats]:
@@ -25,6 +28,18 @@ async def collect(pool: store_pool.Pool, now: datetime | None = None) -> list[So
     at = now or datetime.now(UTC)
     async with store_pool.read(pool) as conn:
         return await store_sla.list_stats(conn, at)
+
+
+async def cached(state: AppState) -> list[SourceStats]:
+    """:func:`collect` for the API, through the ``sla`` cache section: the statistics scan a
+    day of call records, so many requests share one computation per
+    TOKENPULSE_CACHE_TTL_FINALITY_SECONDS (entries also drop at each announced batch)."""
+
+    async def load() -> list[SourceStats]:
+        return await collect(state.pool)
+
+    ttl = state.config.settings.cache_ttl_finality_seconds
+    return await transfer_service.cached(state, SECTION, ttl, "all", load)
 
 
 def line(stats: Sequence[SourceStats]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ async def sla(info: Info, window: str | None = None, kind: str | None = None) ->
         raise InvalidInput(f"window: {window[:20]!r} is not one of 1h, 24h", field="window")
     if kind is not None and kind not in ("price", "finality"):
         raise InvalidInput(f"kind: {kind[:20]!r} is not price or finality", field="kind")
-    stats = await ops_sla.collect(info.context.state.pool)
+    stats = await ops_sla.cached(info.context.state)
     return [
         from_stats(item)
         for item in stats
