@@ -13,6 +13,7 @@ from graphql import get_introspection_query
 from starlette.testclient import TestClient
 
 from app.asgi import create_app
+from app.graphql import cost as cost_model
 from app.graphql import limits
 from app.graphql.schema import parsed, schema
 from tests.api.conftest import offline_config
@@ -47,7 +48,7 @@ def ran(api: TestClient, query: str, **variables: Any) -> None:
 
 
 def cost(query: str, **variables: Any) -> int:
-    return limits.cost(schema._schema, parsed(query), None, variables)
+    return cost_model.of_operation(schema._schema, parsed(query), None, variables)
 
 
 def test_depth_over_the_limit_is_refused() -> None:
@@ -93,7 +94,7 @@ def test_page_sizes_multiply_the_cost() -> None:
     assert cost(page) == 1 + 100 * (1 + 9)
     nested = "{ transfers(first: 10) { nodes { id chain { coverage { ranges } } } } }"
     assert cost(nested) == 1 + 10 * (1 + 1 + 1 + (1 + 1))
-    assert cost("{ chains { id name } }") == 1 + limits.LIST_ESTIMATE * 2
+    assert cost("{ chains { id name } }") == 1 + cost_model.LIST_ESTIMATE * 2
     # Above 1000 counts as 1000, as the resolver clamps; absent: the argument's default.
     assert cost("{ transfers(first: 100000) { nodes { id } } }") == 1 + 1000 * 2
     assert cost("{ holders { nodes { address } } }") == 1 + 50 * 2
@@ -103,8 +104,8 @@ def test_the_cost_reads_variables() -> None:
     query = "query($n: Int) { transfers(first: $n) { edges { node { id } } } }"
     assert cost(query, n=5) == 1 + 5 * (1 + 1 + 1)
     assert cost(query, n=1000) == 1 + 1000 * 3
-    assert cost(query) == 1 + limits.DEFAULT_PAGE * 3
-    assert cost(query, n="lots") == 1 + limits.DEFAULT_PAGE * 3  # refused later as invalid
+    assert cost(query) == 1 + cost_model.DEFAULT_PAGE * 3
+    assert cost(query, n="lots") == 1 + cost_model.DEFAULT_PAGE * 3  # refused later as invalid
 
 
 def test_a_costly_query_is_refused_before_it_runs(api: TestClient) -> None:
