@@ -62,7 +62,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("cache_ttl_chains_seconds", "TTL of /api/chains and the chains' state", DAY),
     Knob("cache_ttl_holders_seconds", "TTL of holders and /api/stats", DAY),
     Knob("cache_ttl_analytics_seconds", "TTL of analytics answers", DAY),
-    Knob("cache_ttl_finality_seconds", "TTL of /api/finality", DAY),
+    Knob("cache_ttl_finality_seconds", "TTL of finality, /api/finality and sla", DAY),
     Knob("cache_max_entries", "most entries one cache section holds", 1_000_000),
     Knob("warm_fresh_seconds", "warm status: Fresh up to this age (at most warm_stale)", 7 * DAY),
     Knob("warm_stale_seconds", "warm status: Stale beyond this age", 7 * DAY),

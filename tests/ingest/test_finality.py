@@ -4,6 +4,7 @@ simulated nodes report them, failures recorded as rows, the job's store round tr
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +14,7 @@ from app.ingest import finality
 from app.simulator import Simulator
 from app.store import finality as store_finality
 from app.store.pool import Pool
+from schedulers import jobs
 from tests.ingest.helpers import make_sim, opened, sim_config
 
 ETH, POLYGON, AVALANCHE, CRONOS = 1, 137, 43114, 25
@@ -129,3 +131,24 @@ async def test_the_finality_point_advances_with_the_chain(
     assert (latest.chain_id, latest.finalized_block) == (ETH, moved.finalized_block)
     assert latest.advanced_at == moved.observed_at
     assert latest.last_observed_at == moved.observed_at
+
+
+async def test_the_job_probes_then_prunes_past_the_retention(
+    database_url: str, pool: Pool, sim: Simulator
+) -> None:
+    config = only(sim_config(database_url, TOKENPULSE_FINALITY_RETENTION_DAYS="2"), ETH)
+    old = store_finality.Observation(
+        datetime.now(UTC) - timedelta(days=3), ETH, "rpc", False, 1.0, "upstream_timeout"
+    )
+    async with pool.connection() as conn:
+        await store_finality.insert_observations(conn, [old])
+
+    async def leader() -> bool:
+        return True
+
+    async with opened(config, pool, sim) as ingestor:
+        ctx = jobs.JobContext(config=config, pool=pool, is_leader=leader, ingestor=ingestor)
+        await jobs.probe_finality(ctx)
+    rows = await stored(pool)
+    assert [(row.chain_id, row.ok) for row in rows] == [(ETH, True)]  # the old one pruned
+    assert jobs.finality_job(config).every == timedelta(seconds=60)
