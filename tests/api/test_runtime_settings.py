@@ -110,22 +110,6 @@ def test_a_ttl_set_on_one_process_reaches_the_other_without_restart(
     }
 
 
-def test_a_change_written_like_the_cli_does_reaches_a_running_process(
-    admin_config: Config,
-) -> None:
-    with TestClient(create_app(admin_config)) as client:
-        _wait(lambda: _serving(client))
-        asyncio.run(_store_set(admin_config, "cache_ttl_totals_seconds", "12"))
-        _wait(lambda: client.app.state.tokenpulse.config.settings.cache_ttl_totals_seconds == 12)  # type: ignore[attr-defined]
-        listed = {item["key"]: item for item in _gql(client, LIST)["data"]["runtimeSettings"]}
-        assert listed["cache_ttl_totals_seconds"] == {
-            "key": "cache_ttl_totals_seconds",
-            "value": "12",
-            "default": "300",
-            "overridden": True,
-        }
-
-
 async def _store_set(config: Config, key: str, value: str) -> None:
     conn = await pool_module.connect(config.settings)
     async with conn, conn.transaction():
@@ -178,3 +162,48 @@ def _stored(config: Config) -> list[store_settings.StoredSetting]:
             return await store_settings.list_settings(conn)
 
     return asyncio.run(read())
+
+
+def test_a_change_written_like_the_cli_does_reaches_a_running_process_even_after_a_lost_session(
+    admin_config: Config,
+) -> None:
+    with TestClient(create_app(admin_config)) as client:
+        _wait(lambda: _serving(client) and _watcher_sessions(admin_config) == 1)
+        asyncio.run(_store_set(admin_config, "cache_ttl_totals_seconds", "12"))
+        _wait(lambda: client.app.state.tokenpulse.config.settings.cache_ttl_totals_seconds == 12)  # type: ignore[attr-defined]
+        listed = {item["key"]: item for item in _gql(client, LIST)["data"]["runtimeSettings"]}
+        assert listed["cache_ttl_totals_seconds"] == {
+            "key": "cache_ttl_totals_seconds",
+            "value": "12",
+            "default": "300",
+            "overridden": True,
+        }
+        assert _terminate_watcher(admin_config) >= 1  # the watcher (and a pooled reader)
+        # Written while the watcher is away: its reload after reconnecting picks it up.
+        asyncio.run(_store_set(admin_config, "cache_ttl_search_seconds", "3"))
+        _wait(lambda: client.app.state.tokenpulse.config.settings.cache_ttl_search_seconds == 3)  # type: ignore[attr-defined]
+
+
+WATCHER_SESSION = (
+    "from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
+    " and query like '%%from runtime_settings order by key%%'"
+)
+
+
+def _watcher_sessions(config: Config) -> int:
+    return int(_scalar(config, "select count(*) as n " + WATCHER_SESSION))
+
+
+def _terminate_watcher(config: Config) -> int:
+    return int(_scalar(config, "select count(pg_terminate_backend(pid)) as n " + WATCHER_SESSION))
+
+
+def _scalar(config: Config, query: str) -> Any:
+    async def run() -> Any:
+        conn = await pool_module.connect(config.settings, autocommit=True)
+        async with conn:
+            cur = await conn.execute(query.encode())
+            row = await cur.fetchone()
+            return None if row is None else row["n"]
+
+    return asyncio.run(run())
