@@ -23,9 +23,11 @@ about its data, which no client can tell from a short page (reconciliation's bus
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +53,17 @@ WORKER = {
     "TOKENPULSE_BREAKER_RESET_SECONDS": "3",
     "TOKENPULSE_RETRY_CAP_SECONDS": "3",
 }
+# Each probe asks about an address of its own ({address}), so no answer can come from the
+# API's caches: every one needs the database.
 PROBES = (
-    traffic.Route("rest:transfers", "/api/transfers?chainId=0&page=1&pageSize=25"),
-    traffic.Route("rest:stats", "/api/stats"),
-    traffic.Route("rest:address", "/api/address/0x000000000000000000000000000000000000dead"),
-    traffic.Route("graphql:transfers", "/graphql", traffic.TRANSFERS_QUERY),
+    traffic.Route("rest:transfers", "/api/transfers?chainId=0&pageSize=25&address={address}"),
+    traffic.Route("rest:address", "/api/address/{address}"),
+    traffic.Route("rest:stats", "/api/stats?nocache={address}"),
+    traffic.Route(
+        "graphql:transfers",
+        "/graphql",
+        '{ transfers(first: 5, address: "{address}") { nodes { txHash logIndex } } }',
+    ),
     traffic.Route("readyz", "/readyz"),
 )
 CLIENT_TIMEOUT = 10.0
@@ -73,15 +81,22 @@ class Chaos:
         self.faults: Counter[str] = Counter()
         self.down_probes: Counter[str] = Counter()
         self.down_problems: list[str] = []
+        self.down_ms: list[float] = []  # how long each answer took while the database was down
         self.api_recovery: list[float] = []
         self.worker_resume: list[float] = []
         self.stalls: list[str] = []  # what did not come back on its own
+        self.step_seconds: dict[str, list[float]] = defaultdict(list)
 
     def round(self, index: int) -> None:
-        self.kill_worker()
-        self.restart_postgres("immediate" if index % 2 else "fast")
-        self.cut_upstreams()
-        self.garbage()
+        self._timed("kill", self.kill_worker)
+        self._timed("postgres", lambda: self.restart_postgres("immediate" if index % 2 else "fast"))
+        self._timed("outage", self.cut_upstreams)
+        self._timed("garbage", self.garbage)
+
+    def _timed(self, step: str, action: Callable[[], None]) -> None:
+        started = time.monotonic()
+        action()
+        self.step_seconds[step].append(round(time.monotonic() - started, 1))
 
     def kill_worker(self) -> None:
         worker = self.stack.worker
@@ -135,7 +150,9 @@ class Chaos:
     def _probe_down(self) -> None:
         with httpx.Client(base_url=self.stack.api_url, timeout=CLIENT_TIMEOUT) as client:
             for route in PROBES:
+                started = time.monotonic()
                 outcome, problem = _probe(client, route)
+                self.down_ms.append((time.monotonic() - started) * 1000)
                 self.down_probes[outcome] += 1
                 if problem and len(self.down_problems) < 10:
                     self.down_problems.append(f"{route.name}: {problem}")
@@ -177,9 +194,11 @@ class Chaos:
             "faultsInjected": dict(self.faults),
             "probesWhileDown": dict(self.down_probes),
             "problemsWhileDown": self.down_problems,
+            "answerWhileDownMs": traffic.percentiles(self.down_ms),
             "apiRecoverySeconds": self.api_recovery,
             "workerResumeSeconds": self.worker_resume,
             "stalls": self.stalls,
+            "stepSeconds": dict(self.step_seconds),
         }
 
 
@@ -192,11 +211,13 @@ def _covered(dsn: str) -> int:
 
 
 def _probe(client: httpx.Client, route: traffic.Route) -> tuple[str, str | None]:
+    address = "0x" + secrets.token_hex(20)
     try:
         if route.query is None:
-            answer = client.get(route.path)
+            answer = client.get(route.path.replace("{address}", address))
         else:
-            answer = client.post(route.path, json={"query": route.query})
+            body = {"query": route.query.replace("{address}", address)}
+            answer = client.post(route.path, json=body)
     except httpx.TimeoutException:
         return "timeout", f"no answer within {CLIENT_TIMEOUT:g} s"
     except httpx.TransportError as exc:

@@ -8,6 +8,7 @@ credential), and the worker's cadence. Processes log JSON into the run's folder.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import urllib.error
 import urllib.request
@@ -32,6 +33,7 @@ class Options:
     speed: float = 1.0  # simulated seconds per real second
     timescale: bool | None = None  # None: when TimescaleDB is installed
     worker: Mapping[str, str] = field(default_factory=dict)  # extra worker settings
+    api: Mapping[str, str] = field(default_factory=dict)  # extra API settings
 
 
 class Simulator:
@@ -129,9 +131,7 @@ def running(options: Options, folder: Path) -> Iterator[Stack]:
     timescale = options.timescale
     # PostgreSQL is left last: the processes stop (the exit stack) before their database does.
     with postgres.running(timescale=timescale) as db, contextlib.ExitStack() as exits:
-        options = Options(
-            options.seed, options.density, options.speed, db.timescale, options.worker
-        )
+        options = dataclasses.replace(options, timescale=db.timescale)
         sim_port, api_port = procs.free_port(), procs.free_port()
         sim_url = f"http://127.0.0.1:{sim_port}"
         args = ["simulate", "--port", str(sim_port), "--seed", str(options.seed)]
@@ -144,7 +144,7 @@ def running(options: Options, folder: Path) -> Iterator[Stack]:
         procs.run(["migrate"], env)
         # Every client is 127.0.0.1: one client to the per-client limit, which is not what the
         # suites measure (tests/security does).
-        api_env = {**env, "TOKENPULSE_RATE_LIMIT_PER_SECOND": "0"}
+        api_env = {**env, "TOKENPULSE_RATE_LIMIT_PER_SECOND": "0", **options.api}
         api = procs.Service("api", ["serve", "--port", str(api_port)], api_env, folder)
         worker = procs.Service("worker", ["worker"], {**env, **options.worker}, folder)
         exits.callback(api.stop)
