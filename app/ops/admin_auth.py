@@ -11,14 +11,15 @@ no ``Authorization: Bearer …`` credentials  401     ``UNAUTHENTICATED``
 a bearer token that is not the admin token  403     ``FORBIDDEN``
 ==========================================  ======  =====================
 
-The comparison runs in constant time (:func:`hmac.compare_digest` over the UTF-8 bytes) so
-the answer's timing says nothing about how much of a guess was right. Neither the configured
-token nor the presented one is ever logged or echoed in an error (the log Redactor also knows
-the configured one: app.config.Config.secrets).
+The comparison runs in constant time (:func:`hmac.compare_digest` over the SHA-256 digests of
+both, so that not even the token's length shows): the answer's timing says nothing about how
+much of a guess was right. Neither the configured token nor the presented one is ever logged
+or echoed in an error (the log Redactor also knows the configured one: Config.secrets).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 
@@ -79,7 +80,7 @@ def check(settings: Settings, authorization: str | None, *, operation: str) -> N
     if presented is None:
         _refused(operation, "missing")
         raise Unauthenticated()
-    if not hmac.compare_digest(presented.encode(), expected):
+    if not hmac.compare_digest(_digest(presented.encode()), _digest(expected)):
         _refused(operation, "wrong")
         raise Forbidden()
 
@@ -99,6 +100,11 @@ def guard(connection: HTTPConnection, settings: Settings, *, operation: str) -> 
         body = {"error": {"code": exc.code, "message": exc.message, "field": None}}
         return JSONResponse(body, status_code=exc.status, headers=headers)
     return None
+
+
+def _digest(value: bytes) -> bytes:
+    # Equal-length digests: compare_digest's time then says nothing about the token's length.
+    return hashlib.sha256(value).digest()
 
 
 def _refused(operation: str, reason: str) -> None:
