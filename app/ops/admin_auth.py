@@ -56,7 +56,7 @@ def configured_token(settings: Settings) -> bytes | None:
     secret = settings.admin_token
     if secret is None or not secret.get_secret_value().strip():
         return None
-    return secret.get_secret_value().encode()
+    return secret.get_secret_value().strip().encode()  # as presented tokens are stripped
 
 
 def bearer(authorization: str | None) -> str | None:

@@ -119,3 +119,7 @@ def test_guard_with_admin_disabled_says_why() -> None:
         "message": admin_auth.DISABLED,
         "field": None,
     }
+
+
+def test_a_configured_token_with_stray_whitespace_still_matches() -> None:
+    admin_auth.check(settings(f"  {TOKEN}\n"), f"Bearer {TOKEN}", operation="t")
