@@ -203,13 +203,15 @@ def test_jobs_are_named_single_instance_and_coalesced() -> None:
         assert job.trigger.interval == spec.every
 
 
-async def test_a_failing_job_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failing_job_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture, config: Config
+) -> None:
     async def explode(ctx: jobs.JobContext) -> None:
         raise RuntimeError("upstream on fire")
 
     spec = jobs.Job("explode", explode, every=timedelta(minutes=1), misfire_grace_time=1)
     with caplog.at_level(logging.INFO, logger="schedulers.jobs"):
-        await jobs.run_job(spec, context())
+        await jobs.run_job(spec, context(config=config))
     failed = [r for r in caplog.records if r.getMessage() == "job failed"]
     assert len(failed) == 1
     assert failed[0].exc_info is not None
