@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from app.domain import Chain
 from app.ops import transfer_service
@@ -80,6 +81,19 @@ async def collect(state: AppState, chain_id: int | None = None) -> list[Finality
         for chain in chains
         if chain_id is None or chain.id == chain_id
     ]
+
+
+def legacy_cache_fields(state: AppState, chain_id: int = 1) -> dict[str, Any] | None:
+    """``blockNumber`` and ``blockNumberHex`` of the cached rows, for /api/cache-health's
+    ``finality`` section as the legacy one had them (legacy-api.md §7.3); no query: None
+    while nothing is cached."""
+    section = state.cache.sections.get(SECTION)
+    entry = None if section is None else section.entries.get("all")
+    if entry is None:
+        return None
+    row = entry.value.get(chain_id)
+    point = None if row is None else row.point
+    return {"blockNumber": point, "blockNumberHex": None if point is None else hex(point)}
 
 
 def _age(then: datetime | None, now: datetime) -> float | None:

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.ops import finality as ops_finality
 from app.ops import state
 
 
@@ -26,8 +27,16 @@ def document(app_state: state.AppState) -> dict[str, Any]:
     notifications = None if listener is None else listener.stats()
     return {
         "serverTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "caches": app_state.cache.stats(),
+        "caches": _caches(app_state),
         "invalidations": app_state.cache.invalidations,
         "notifications": notifications,
         "queuedJobs": None if notifications is None else notifications["queueDepth"],
     }
+
+
+def _caches(app_state: state.AppState) -> dict[str, Any]:
+    caches: dict[str, Any] = app_state.cache.stats()
+    finality = ops_finality.legacy_cache_fields(app_state)  # the legacy section's extra fields
+    if finality is not None and "finality" in caches:
+        caches["finality"] = {**caches["finality"], **finality}
+    return caches

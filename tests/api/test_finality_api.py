@@ -117,6 +117,10 @@ def test_legacy_fields_for_ethereum_and_every_chain(client: TestClient, probed: 
         "upstream_timeout",
         "timed out",
     )
+    # The legacy cache-health section, with its extra fields (legacy-api.md §7.3).
+    section = client.get("/api/cache-health").json()["caches"]["finality"]
+    assert (section["blockNumber"], section["blockNumberHex"]) == (1010, "0x3f2")
+    assert (section["status"], section["ttlMs"]) == ("fresh", 15000)
     never = chains[25]  # Cronos: never probed
     assert (never["latestBlock"], never["finalityBlock"], never["lastProbeAt"]) == (
         None,
