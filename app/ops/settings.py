@@ -170,19 +170,37 @@ def apply(state: AppState, rows: Sequence[store_settings.StoredSetting]) -> Sett
 async def set_value(conn: Connection, base: Settings, key: str, text: str, by: str) -> None:
     """Validate and store an override, announced when the caller's transaction commits."""
     item = knob(key)
-    current = {row.key: row.value for row in await store_settings.list_settings(conn)}
-    current.pop(item.key, None)
-    effective(base, {**consistent(base, current), item.key: text})
+    others = await _others(conn, base, item.key)
+    effective(base, {**others, item.key: text})
     await store_settings.upsert_setting(conn, item.key, render(parse(item.key, text)), by)
     await store_settings.notify_changed(conn, item.key)
 
 
-async def reset_value(conn: Connection, key: str) -> bool:
-    """Drop a key's override (back to the environment's value); False if it had none."""
+async def reset_value(conn: Connection, base: Settings, key: str) -> bool:
+    """Drop a key's override (back to the environment's value); False if it had none.
+    Refused when the others no longer fit without it (warm fresh above the env's stale)."""
     item = knob(key)
+    effective(base, await _others(conn, base, item.key))
     deleted = await store_settings.delete_setting(conn, item.key)
     await store_settings.notify_changed(conn, item.key)
     return deleted
+
+
+async def _others(conn: Connection, base: Settings, key: str) -> dict[str, str]:
+    """The stored overrides but ``key``'s, read under the writers' lock: two admins changing
+    the two warm thresholds at once must not store a pair that does not fit."""
+    await store_settings.lock_writers(conn)
+    rows = await store_settings.list_settings(conn)
+    return {row.key: row.value for row in rows if row.key != key and _parses(row.key, row.value)}
+
+
+def _parses(key: str, value: str) -> bool:
+    """Whether a stored value is valid on its own (one another version wrote may not be)."""
+    try:
+        parse(key, value)
+    except InvalidInput:
+        return False
+    return True
 
 
 def views(base: Settings, rows: Sequence[store_settings.StoredSetting]) -> list[SettingView]:

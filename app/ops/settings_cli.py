@@ -82,6 +82,6 @@ async def _reset(base: Settings, key: str) -> str:
     name = runtime.knob(key).key
     conn = await store_pool.connect(base)
     async with conn, conn.transaction():
-        had = await runtime.reset_value(conn, name)
+        had = await runtime.reset_value(conn, base, name)
     value = runtime.render(getattr(base, name))
     return f"{name} = {value} (environment)" + ("" if had else "; it had no override")

@@ -56,6 +56,12 @@ async def delete_setting(conn: Connection, key: str) -> bool:
 
 
 @wrap_exceptions
+async def lock_writers(conn: Connection) -> None:
+    """Serialise writers until the caller's transaction ends (readers are not blocked)."""
+    await conn.execute(Q["lock_writers"])
+
+
+@wrap_exceptions
 async def notify_changed(conn: Connection, key: str) -> None:
     """Announce a change of ``key``; it goes out when the caller's transaction commits."""
     await conn.execute(Q["notify_changed"], {"key": key})

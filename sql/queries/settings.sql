@@ -16,3 +16,7 @@ delete from runtime_settings where key = %(key)s returning key;
 -- name: notify_changed
 -- Delivered when the caller's transaction commits (never on rollback): listeners reload.
 select pg_notify('tokenpulse_settings', %(key)s);
+
+-- name: lock_writers
+-- Conflicts with itself and with row changes, not with plain reads (the watchers' loads).
+lock table runtime_settings in share row exclusive mode;

@@ -61,3 +61,17 @@ def test_refusals_exit_2_with_one_line_and_store_nothing(database_url: str, conf
         assert result.output.startswith("tokenpulse: error: ")
         assert expected in result.output
     assert stored(config) == {}
+
+
+def test_a_reset_that_would_break_the_warm_thresholds_is_refused(
+    database_url: str, config: Config
+) -> None:
+    assert invoke(database_url, "set", "warm_stale_seconds", "2000").exit_code == 0
+    assert invoke(database_url, "set", "warm_fresh_seconds", "1000").exit_code == 0
+    refused = invoke(database_url, "reset", "warm_stale_seconds")  # 1000 > the env's 900
+    assert refused.exit_code == 2
+    assert "warm_fresh_seconds (1000) may not exceed warm_stale_seconds (900)" in refused.output
+    assert set(stored(config)) == {"warm_stale_seconds", "warm_fresh_seconds"}
+    assert invoke(database_url, "reset", "warm_fresh_seconds").exit_code == 0
+    assert invoke(database_url, "reset", "warm_stale_seconds").exit_code == 0
+    assert stored(config) == {}

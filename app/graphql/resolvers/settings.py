@@ -35,7 +35,7 @@ async def set_setting(info: Info, key: str, value: str) -> SettingPayload:
 async def reset_setting(info: Info, key: str) -> SettingPayload:
     state = _authorized(info, "resetSetting")
     async with store_pool.transaction(state.pool) as conn:
-        changed = await runtime.reset_value(conn, key)
+        changed = await runtime.reset_value(conn, runtime.base_of(state), key)
         rows = await store_settings.list_settings(conn)
     return _payload(state, rows, runtime.knob(key).key, changed=changed)
 
