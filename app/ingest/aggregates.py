@@ -4,9 +4,11 @@ Every run of the ``analytics_refresh`` job (schedulers/jobs.py) refreshes the re
 (yesterday and today, UTC), then every range ingestion recorded in ``analytics_dirty`` because
 it wrote rows older than that (a backfill, a repair: the refresh policies of a timescale
 database only look at recent buckets, so without this those rows would never be
-materialized), then applies the hourly retention. ``tokenpulse backfill-analytics`` refreshes
-a number of past days. Everything goes one UTC day per statement, so no statement comes near
-``statement_timeout`` however long the range.
+materialized), then brings the precomputed windows up to date (top addresses and distinct
+counts of the standard windows: app.store.analytics.catch_up_windows), then applies the
+hourly retention. ``tokenpulse backfill-analytics`` refreshes a number of past days, and the
+windows once at the end. Everything goes one UTC day per statement, so no statement comes
+near ``statement_timeout`` however long the range.
 """
 
 from __future__ import annotations
@@ -44,14 +46,17 @@ async def refresh_days(
     end: datetime,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    *,
+    defer_windows: bool = False,
 ) -> int:
     """Refresh ``[start, end)`` a day at a time on an autocommit connection; returns the days
-    done (fewer than asked when ``should_stop`` turned true)."""
+    done (fewer than asked when ``should_stop`` turned true). ``defer_windows``: leave the
+    precomputed windows to one ``analytics.catch_up_windows`` at the end (a backfill)."""
     todo = list(days(start, end))
     for done, (lo, hi) in enumerate(todo):
         if should_stop():
             return done
-        await analytics.refresh(conn, lo, hi)
+        await analytics.refresh(conn, lo, hi, defer_windows=defer_windows)
         if progress is not None:
             progress(done + 1, len(todo))
     return len(todo)
@@ -76,7 +81,9 @@ async def refresh_once(
         )
         dirty = await analytics.list_dirty(conn)
         for lo, hi in analytics.merge_days(dirty):
-            report.days += await refresh_days(conn, lo, hi)
+            report.days += await refresh_days(conn, lo, hi, defer_windows=True)
+        # The windows the dirty days set aside, or whose days moved at UTC midnight.
+        await analytics.catch_up_windows(conn)
         if dirty:
             # Deleted only once refreshed: a failed run leaves them for the next one.
             await analytics.delete_dirty(conn, [r.id for r in dirty])
@@ -98,7 +105,10 @@ async def backfill(
     start = today - (days_back - 1) * analytics.DAY
     conn = await store_pool.connect(settings, autocommit=True)
     async with conn:
-        done = await refresh_days(conn, start, today + analytics.DAY, progress, should_stop)
+        done = await refresh_days(
+            conn, start, today + analytics.DAY, progress, should_stop, defer_windows=True
+        )
+        await analytics.catch_up_windows(conn)  # once, however many days were refreshed
         await analytics.apply_retention(conn, settings.analytics_hourly_retention_days)
     log.info("analytics backfilled", extra={"days": done})
     return done

@@ -150,7 +150,9 @@ def day_start(moment: datetime) -> datetime:
 
 
 @wrap_exceptions
-async def refresh(conn: Connection, start: datetime, end: datetime) -> bool:
+async def refresh(
+    conn: Connection, start: datetime, end: datetime, *, defer_windows: bool = False
+) -> bool:
     """Recompute every analytics bucket of the UTC days ``[start, end)`` touches; True when
     the per-day figures changed.
 
@@ -158,6 +160,10 @@ async def refresh(conn: Connection, start: datetime, end: datetime) -> bool:
     refreshed by ``CALL refresh_continuous_aggregate`` (hourly first, then the daily level
     built on it), which refuses to run in a transaction; then ``analytics_refresh`` rebuilds
     the per-day tables (portable mode: every table) in one transaction. Idempotent.
+
+    ``defer_windows`` (a backfill, many days in a row): the precomputed windows the days
+    fall in are set aside rather than updated day by day; :func:`catch_up_windows` rebuilds
+    them once at the end (until then readers use the per-day tables, same figures).
 
     When the refresh changed a day's rows (a transfer added, removed or changed), the same
     transaction announces it with the chains concerned (a ``section`` event of
@@ -176,12 +182,22 @@ async def refresh(conn: Connection, start: datetime, end: datetime) -> bool:
             {"view": row["view_name"], "from": row["window_from"], "to": row["window_to"]},
         )
     async with conn.transaction():
+        if defer_windows:
+            await conn.execute(Q["defer_windows"])
         await conn.execute(Q["refresh"], params)
         cur = await conn.execute(Q["refresh_changed"])
         chains = [int(row["chain_id"]) for row in await cur.fetchall()]
         if chains:
             await notify.notify_section(conn, CACHE_SECTION, chains)
     return bool(chains)
+
+
+@wrap_exceptions
+async def catch_up_windows(conn: Connection) -> None:
+    """Build the precomputed windows a backfill set aside, or whose days moved (UTC
+    midnight passed), in one transaction. ``conn`` in autocommit mode, as for refresh."""
+    async with conn.transaction():
+        await conn.execute(Q["catch_up_windows"])
 
 
 @wrap_exceptions

@@ -26,14 +26,17 @@ as $$
     end
 $$;
 
--- The end (exclusive) of window p_span when today is p_today.
+-- The end (exclusive) of window p_span when today is p_today. Window 0 holds every row of
+-- analytics_address_daily, so the day moving on never rebuilds it (a reader checks that no
+-- row lies at or after its end: app/store/analytics.py, sql/queries/analytics.sql).
 create or replace function analytics_window_to(p_span smallint, p_today date)
 returns timestamptz
 language sql
 immutable
 as $$
     select case
-        when p_span >= 0 then analytics_midnight(p_today + 1)
+        when p_span = 0 then 'infinity'::timestamptz
+        when p_span > 0 then analytics_midnight(p_today + 1)
         else analytics_midnight(p_today + p_span + 1)
     end
 $$;
@@ -74,15 +77,19 @@ $$;
 
 -- After analytics_refresh_days replaced the rows of [p_from, p_to): each window whose days
 -- are still today's gets the difference (new rows minus the replaced ones) of the days it
--- holds; a window of an earlier day is rebuilt. Addresses left without a transfer in a
--- window lose their row there. The changes stay in analytics_day_changes until the commit
--- (app.store.analytics.refresh reads which chains changed).
+-- holds; a bounded window of an earlier day is rebuilt; with tokenpulse.analytics_defer_windows
+-- on (a backfill) a window either would change is set aside (as_of null) for
+-- analytics_windows_catch_up instead. The changes stay in analytics_day_changes until the
+-- commit (app.store.analytics.refresh reads which chains changed).
 create or replace function analytics_windows_apply(p_from timestamptz, p_to timestamptz)
 returns void
 language plpgsql
 as $$
 declare
     today date := (now() at time zone 'UTC')::date;
+    -- Set (set_config(..., true)) by app.store.analytics.refresh for a backfill's days.
+    deferred boolean := coalesce(current_setting('tokenpulse.analytics_defer_windows', true),
+                                 '') = 'on';
     w record;
     lo timestamptz;
     hi timestamptz;
@@ -108,42 +115,91 @@ begin
     group by chain_id, day, address
     having sum(sent) <> 0 or sum(received) <> 0 or sum(sent_volume) <> 0
         or sum(received_volume) <> 0;
+    analyze analytics_day_changes;
 
     for w in select span_days, as_of from analytics_window_state order by span_days loop
-        if w.as_of is distinct from today then
-            perform analytics_windows_rebuild(w.span_days, today);
-            continue;
-        end if;
         lo := greatest(p_from, analytics_window_from(w.span_days, today));
         hi := least(p_to, analytics_window_to(w.span_days, today));
-        if lo >= hi or not exists (select from analytics_day_changes
-                                   where day >= lo and day < hi) then
+        if w.as_of is null then
+            continue;  -- not built (or deferred): analytics_windows_catch_up builds it
+        elsif w.as_of <> today and w.span_days <> 0 then
+            -- The window's days moved: rebuilt now, unless a backfill defers it.
+            if deferred then
+                update analytics_window_state set as_of = null where span_days = w.span_days;
+            else
+                perform analytics_windows_rebuild(w.span_days, today);
+            end if;
+            continue;
+        elsif lo >= hi or not exists (select from analytics_day_changes
+                                      where day >= lo and day < hi) then
+            update analytics_window_state set as_of = today where span_days = w.span_days;
+            continue;
+        elsif deferred then
+            -- A backfill: many days in a row, each a statement. One rebuild at its end
+            -- (catch_up) costs less than a difference per day; readers meanwhile group the
+            -- per-day tables (as_of null: the window is not used).
+            update analytics_window_state set as_of = null where span_days = w.span_days;
             continue;
         end if;
+        perform analytics_windows_add(w.span_days, lo, hi);
+        update analytics_window_state set as_of = today where span_days = w.span_days;
+    end loop;
+end;
+$$;
+
+-- Add the changes of the days [p_lo, p_hi) (analytics_day_changes) to window p_span, drop
+-- the rows left without a transfer, and recount the window.
+create or replace function analytics_windows_add(p_span smallint, p_lo timestamptz,
+                                                 p_hi timestamptz)
+returns void
+language plpgsql
+as $$
+begin
+    if to_regclass('pg_temp.analytics_window_emptied') is null then
+        create temporary table analytics_window_emptied (chain_id integer, address bytea)
+            on commit drop;
+    end if;
+    truncate analytics_window_emptied;
+    with upserted as (
         insert into analytics_address_windows as t
             (span_days, chain_id, address, sent, received, sent_volume, received_volume)
-        select w.span_days, coalesce(c.chain_id, 0), c.address, sum(c.sent), sum(c.received),
+        select p_span, coalesce(c.chain_id, 0), c.address, sum(c.sent), sum(c.received),
                sum(c.sent_volume), sum(c.received_volume)
         from analytics_day_changes c
-        where c.day >= lo and c.day < hi
+        where c.day >= p_lo and c.day < p_hi
         group by grouping sets ((c.chain_id, c.address), (c.address))
         on conflict (span_days, chain_id, address) do update
         set sent = t.sent + excluded.sent,
             received = t.received + excluded.received,
             sent_volume = t.sent_volume + excluded.sent_volume,
-            received_volume = t.received_volume + excluded.received_volume;
-        -- Only the addresses just changed can have dropped to nothing.
-        delete from analytics_address_windows t
-        using (
-            select distinct chain_id, address from analytics_day_changes
-            where day >= lo and day < hi
-            union
-            select distinct 0, address from analytics_day_changes
-            where day >= lo and day < hi
-        ) as c
-        where t.span_days = w.span_days and t.chain_id = c.chain_id and t.address = c.address
-          and t.sent = 0 and t.received = 0;
-        perform analytics_window_recount(w.span_days);
+            received_volume = t.received_volume + excluded.received_volume
+        returning t.chain_id, t.address, t.sent, t.received
+    )
+    insert into analytics_window_emptied (chain_id, address)
+    select u.chain_id, u.address from upserted u where u.sent = 0 and u.received = 0;
+    -- Only the rows just changed can have dropped to nothing: a probe each, usually none.
+    delete from analytics_address_windows t
+    using analytics_window_emptied e
+    where t.span_days = p_span and t.chain_id = e.chain_id and t.address = e.address;
+    perform analytics_window_recount(p_span);
+end;
+$$;
+
+-- The windows a backfill deferred, or whose days moved, built now (after a backfill, and at
+-- every analytics_refresh job run).
+create or replace function analytics_windows_catch_up()
+returns void
+language plpgsql
+as $$
+declare
+    today date := (now() at time zone 'UTC')::date;
+    w record;
+begin
+    perform pg_advisory_xact_lock(hashtext('analytics_refresh'));
+    for w in select span_days from analytics_window_state
+             where as_of is null or (as_of <> today and span_days <> 0)
+             order by span_days loop
+        perform analytics_windows_rebuild(w.span_days, today);
     end loop;
 end;
 $$;

@@ -10,6 +10,14 @@ call refresh_continuous_aggregate(%(view)s::regclass, %(from)s::timestamptz, %(t
 -- name: refresh
 select analytics_refresh(%(from)s, %(to)s)
 
+-- name: defer_windows
+-- For this transaction: a backfill's day; analytics_windows_apply sets the windows it would
+-- change aside for catch_up_windows (sql/idempotent/041_analytics_windows.sql).
+select set_config('tokenpulse.analytics_defer_windows', 'on', true)
+
+-- name: catch_up_windows
+select analytics_windows_catch_up()
+
 -- name: refresh_changed
 -- In the refresh's transaction: the chains whose (chain, day, address) rows it changed, from
 -- the changes analytics_windows_apply kept (sql/idempotent/041_analytics_windows.sql). Every
@@ -119,11 +127,14 @@ from sums
 
 -- name: window_span
 -- The precomputed window (migration 0012) holding exactly the days of [from, to), if any.
+-- Window 0 holds every per-day row: it is [-infinity, to) when no row lies at or after `to`.
 select span_days
 from analytics_window_state
 where as_of is not null
   and analytics_window_from(span_days, as_of) = coalesce(%(from)s::timestamptz, '-infinity')
-  and analytics_window_to(span_days, as_of) = %(to)s::timestamptz
+  and case when span_days = 0
+           then not exists (select from analytics_address_daily where day >= %(to)s::timestamptz)
+           else analytics_window_to(span_days, as_of) = %(to)s::timestamptz end
 
 -- name: top_addresses_window
 -- The first entries of analytics_address_windows_top_idx (chain_id 0: every chain).

@@ -124,20 +124,51 @@ async def test_a_moved_day_rebuilds_and_stale_windows_are_not_read(
     rows = data.rows(40, now=NOW, per_day=3, seed=8)
     await load(pool, rows)
     await aggregates.backfill(config.settings, 40, now=NOW)
-    # The windows as of yesterday: a reader of today's windows must not use them.
+    # The bounded windows as of yesterday: a reader of today's must not use them. (Window 0,
+    # every day, does not move with the day: it stays in use.)
     async with pool.connection() as conn, conn.transaction():
-        await conn.execute("update analytics_window_state set as_of = as_of - 1")
-        await conn.execute("delete from analytics_address_windows")  # would read as empty
+        await conn.execute(
+            "update analytics_window_state set as_of = as_of - 1 where span_days <> 0"
+        )
+        await conn.execute("delete from analytics_address_windows where span_days <> 0")
     async with pool.connection() as conn:
         week = analytics.Window.last_days(7, NOW)
         assert await analytics.find_window_span(conn, week) is None
+        assert await analytics.find_window_span(conn, analytics.Window(None, week.end)) == 0
         top = await analytics.top_addresses(conn, week, None, limit=5)
         inside = [t for t in rows if t.block_time >= week.start]  # type: ignore[operator]
         assert [(a.address, a.sent, a.received) for a in top] == [
             r[:3] for r in data.top_addresses(inside)[:5]
         ]
-    # The next refresh (of any day) sees the day moved and rebuilds every window.
+        totals = await analytics.window_totals(conn, week, None)
+        assert totals.active_addresses == len(
+            {t.from_address for t in inside} | {t.to_address for t in inside}
+        )
+    # The next refresh (of any day) sees the day moved and rebuilds every bounded window.
     await _refresh(config, TODAY - 20 * analytics.DAY)
+    await check(pool, rows)
+
+
+async def test_a_deferred_backfill_sets_windows_aside_until_caught_up(
+    config: Config, pool: Pool
+) -> None:
+    rows = data.rows(40, now=NOW, per_day=3, seed=12)
+    await load(pool, rows[: len(rows) // 2])
+    await aggregates.backfill(config.settings, 40, now=NOW)
+    await load(pool, rows[len(rows) // 2 :])
+    conn = await pool_module.connect(config.settings, autocommit=True)
+    async with conn:
+        for back in (35, 3):  # outside, then inside the 7-day window
+            day = TODAY - back * analytics.DAY
+            await analytics.refresh(conn, day, day + analytics.DAY, defer_windows=True)
+        state = await fetch(pool, "select span_days, as_of from analytics_window_state")
+        aside = {r["span_days"] for r in state if r["as_of"] is None}
+        assert aside == {0, 7, 30, 90, -30}  # the windows holding day -35 or day -3
+        week = analytics.Window.last_days(7, NOW)
+        assert await analytics.find_window_span(conn, week) is None
+        await analytics.catch_up_windows(conn)
+        assert await analytics.find_window_span(conn, week) == 7
+    await aggregates.backfill(config.settings, 40, now=NOW)  # every other day, then caught up
     await check(pool, rows)
 
 
