@@ -16,21 +16,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
+
+from psycopg import sql
 
 from app import config
 from app.ingest import aggregates
 from app.store import analytics
+from app.store import analytics_reads as reads_module
 from app.store import pool as store_pool
-from bench import data, dataset, server, store
+from bench import analytics_api, analytics_report, data, dataset, server, store
 
+ROOT = Path(__file__).resolve().parents[1]
 BUSIEST_CHAIN = 137
 WINDOWS: tuple[int | None, ...] = (7, 30, 90, None)  # None: all
 ENV = {
@@ -38,6 +44,12 @@ ENV = {
     "TOKENPULSE_CRONOS_API_KEYS": "bench-key",
     "TOKENPULSE_LOG_LEVEL": "WARNING",
 }
+VACUUMED = (
+    "analytics_address_daily",
+    "analytics_daily_uniques",
+    "analytics_address_days",
+    "analytics_address_windows",
+)
 RAW_DISTINCT = """
 select count(distinct address) from (
     select from_address as address from transfers
@@ -75,6 +87,8 @@ class AnalyticsBench:
     activity_mb: float
     timings: list[Timing]
     raw_distinct_ms: dict[str, float]  # legacy: count(distinct) over raw rows, per window
+    recent_refresh_seconds: float = 0.0  # a job run: yesterday and today, nothing new
+    http: analytics_api.ApiTimings | None = None
 
 
 def label(days: int | None) -> str:
@@ -88,14 +102,22 @@ async def run(
     seed: int,
     samples: int,
     say: Callable[[str], None],
+    *,
+    http: analytics_api.Timing | None = None,
+    log: Path | None = None,
 ) -> AnalyticsBench:
+    """Build, refresh and time one mode; ``http`` also times the API over HTTP (``log``:
+    the servers' output)."""
     dsn = create_database(f"tokenpulse_bench_analytics_{mode}")
-    cfg = config.load({**ENV, "TOKENPULSE_DATABASE_URL": dsn})
+    env = {**ENV, "TOKENPULSE_DATABASE_URL": dsn}
+    cfg = config.load(env)
     await store.migrate_twice(cfg, mode)
     await store.upsert_chains(cfg)
-    dataset.build(dsn, data.split(rows, cfg.chains, BUSIEST_CHAIN), cfg.chains, seed, say)
-    end = data.START + timedelta(days=data.SPAN_DAYS)
-    now = end - timedelta(seconds=1)  # "today" is the dataset's last day
+    # The year ends now: the API's windows are the real last 7/30/90 days.
+    now = datetime.now(UTC)
+    start = now - timedelta(days=data.SPAN_DAYS)
+    shares = data.split(rows, cfg.chains, BUSIEST_CHAIN)
+    dataset.build(dsn, shares, cfg.chains, seed, say, start=start)
     started = time.perf_counter()
     await aggregates.backfill(cfg.settings, 90, now=now)
     ninety = time.perf_counter() - started
@@ -103,15 +125,29 @@ async def run(
     started = time.perf_counter()
     conn = await store_pool.connect(cfg.settings, autocommit=True)
     async with conn:
-        await aggregates.refresh_days(conn, data.START, now - timedelta(days=89))
+        await aggregates.refresh_days(conn, start, analytics.day_start(now) - 89 * analytics.DAY)
         rest = time.perf_counter() - started
         say(f"analytics {mode}: the other days refreshed in {rest:.1f} s")
-        await conn.execute("vacuum (analyze) analytics_address_daily")
-        await conn.execute("vacuum (analyze) analytics_daily_uniques")
+        for table in VACUUMED:
+            await conn.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier(table)))
         size = await _activity_size(conn)
-        timings = await _time_reads(conn, now, samples)
+        recent = await _time_recent_refresh(conn, now)
+        timings = await _time_reads(conn, now, samples, cfg)
         raw = {label(days): await _raw_ms(conn, now, days) for days in WINDOWS}
-    return AnalyticsBench(mode, rows, ninety, rest, size[0], size[1], timings, raw)
+    result = AnalyticsBench(mode, rows, ninety, rest, size[0], size[1], timings, raw, recent)
+    if http is not None:
+        say(f"analytics {mode}: timing the API over HTTP")
+        where = log or Path(f"analytics-api-{mode}.log")
+        result.http = await analytics_api.measure(env, where, say, http)
+    return result
+
+
+async def _time_recent_refresh(conn: store_pool.Connection, now: datetime) -> float:
+    """What each analytics_refresh job run costs: yesterday and today (nothing new)."""
+    started = time.perf_counter()
+    today = analytics.day_start(now)
+    await aggregates.refresh_days(conn, today - analytics.DAY, today + analytics.DAY)
+    return time.perf_counter() - started
 
 
 async def _activity_size(conn: store_pool.Connection) -> tuple[int, float]:
@@ -126,16 +162,24 @@ async def _activity_size(conn: store_pool.Connection) -> tuple[int, float]:
     return int(count["n"]) if count else 0, float(mb["mb"] or 0) if mb else 0.0
 
 
-async def _time_reads(conn: store_pool.Connection, now: datetime, samples: int) -> list[Timing]:
+async def _time_reads(
+    conn: store_pool.Connection, now: datetime, samples: int, cfg: config.Config
+) -> list[Timing]:
     found: list[Timing] = []
+    names = {chain.id: chain.name for chain in cfg.chains}
     for days in WINDOWS:
-        window = analytics.Window() if days is None else analytics.Window.last_days(days, now)
+        window = analytics.Window.last_days(days, now) if days else _all(now)
         for chain_id in (None, BUSIEST_CHAIN):
             scope = "all chains" if chain_id is None else str(chain_id)
+            chains = list(names) if chain_id is None else [chain_id]
             reads: dict[str, Callable[[], Awaitable[Any]]] = {
                 "window_totals": partial(analytics.window_totals, conn, window, chain_id),
                 "daily_series": partial(analytics.daily_series, conn, window, chain_id),
                 "top_addresses": partial(analytics.top_addresses, conn, window, chain_id),
+                "largest": partial(
+                    reads_module.list_largest, conn, chains, (window.start, _end(window)), names
+                ),
+                "newest": partial(reads_module.find_newest_transfer_at, conn, chains),
             }
             if chain_id is None:
                 reads["chain_distribution"] = partial(analytics.chain_distribution, conn, window)
@@ -150,11 +194,21 @@ async def _time_reads(conn: store_pool.Connection, now: datetime, samples: int) 
     return found
 
 
+def _all(now: datetime) -> analytics.Window:
+    """The API's ``all``: every day up to today."""
+    return analytics.Window(None, analytics.day_start(now) + analytics.DAY)
+
+
+def _end(window: analytics.Window) -> datetime:
+    assert window.end is not None
+    return window.end
+
+
 async def _raw_ms(conn: store_pool.Connection, now: datetime, days: int | None) -> float:
-    window = analytics.Window.last_days(days, now) if days else analytics.Window()
+    window = analytics.Window.last_days(days, now) if days else _all(now)
     bounds = {
-        "from": window.start or data.START - timedelta(days=1),
-        "to": window.end or now + timedelta(days=1),
+        "from": window.start or now - timedelta(days=data.SPAN_DAYS + 1),
+        "to": _end(window),
     }
     await conn.execute("set statement_timeout = 0")
     started = time.perf_counter()
@@ -182,6 +236,38 @@ def markdown(results: list[AnalyticsBench]) -> str:
         raw = ", ".join(f"{k} {v:.0f} ms" for k, v in r.raw_distinct_ms.items())
         lines += ["", f"Legacy distinct count over raw transfers (one run): {raw}.", ""]
     return "\n".join(lines)
+
+
+async def only(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    """``python -m bench.run --analytics-only``: this section alone, on ``--api-rows`` rows,
+    written into ``--out`` (the rest of the file kept)."""
+    when, load_at_start = datetime.now(UTC), os.getloadavg()[0]
+    folder = ROOT / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    with server.running() as pg:
+        modes = args.modes or (["timescale", "portable"] if pg.timescale else ["portable"])
+        for mode in modes:
+            log = folder / f"analytics-api-{mode}.log"
+            rows = args.api_rows or 1_000_000
+            timing = analytics_api.Timing()
+            results.append(
+                await run(pg.create_database, mode, rows, args.seed, 20, say, http=timing, log=log)
+            )
+    previous = args.out.read_text() if args.out and args.out.exists() else ""
+    part = write(previous, results, when, (load_at_start, os.getloadavg()[0]))
+    if args.out:
+        args.out.write_text(analytics_report.replace_in(previous, part))
+    print(part)
+    return 0
+
+
+def write(
+    previous: str, results: list[AnalyticsBench], when: datetime, load: tuple[float, float]
+) -> str:
+    """The analytics part of the report: ``results`` and the other table sizes' sections of
+    ``previous`` (the report as it was)."""
+    return analytics_report.merge(previous, analytics_report.section(results, when, load))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -24,6 +24,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import LiteralString
 
 import psycopg
@@ -147,8 +148,10 @@ def build(
     chains: Sequence[Chain],
     seed: int,
     say: Callable[[str], None] = lambda _: None,
+    start: datetime = data.START,
 ) -> Built:
-    """Fill ``transfers`` (empty, migrated) with ``shares`` rows per chain."""
+    """Fill ``transfers`` (empty, migrated) with ``shares`` rows per chain, over the
+    data.SPAN_DAYS days from ``start``."""
     by_id = {chain.id: chain for chain in chains}
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("set statement_timeout = 0")
@@ -169,7 +172,7 @@ def build(
                     _CHUNK_SQL,
                     {
                         "chain_id": chain_id,
-                        "start": data.START,
+                        "start": start,
                         "block_seconds": chain.block_time_seconds,
                         "first_block": chain.first_block,
                         "seed": seed,

@@ -33,6 +33,8 @@ from app import config
 from app.config import Config
 from app.store import pool as store_pool
 from bench import analytics as analytics_bench
+from bench import analytics_api as analytics_http
+from bench import analytics_report as analytics_doc
 from bench import api, data, ingest, report, server, store, transfers_api, transfers_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--analytics",
         action="store_true",
         help="also bench the analytics aggregates (bench/analytics.py) on --api-rows rows",
+    )
+    parser.add_argument(
+        "--analytics-only",
+        action="store_true",
+        help="only the analytics section (aggregates and API), into --out's analytics part",
     )
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--modes", nargs="+", choices=["timescale", "portable"])
@@ -211,6 +218,8 @@ def _record(
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.analytics_only:
+        return await analytics_bench.only(args, say)
     started = time.monotonic()
     when = datetime.now(UTC)
     load_at_start = os.getloadavg()[0]
@@ -235,7 +244,14 @@ async def main(argv: list[str] | None = None) -> int:
             )
         analytics_results = [
             await analytics_bench.run(
-                pg.create_database, mode, args.api_rows or 1_000_000, args.seed, 20, say
+                pg.create_database,
+                mode,
+                args.api_rows or 1_000_000,
+                args.seed,
+                20,
+                say,
+                http=analytics_http.Timing(),
+                log=workdir / f"analytics-api-{mode}.log",
             )
             for mode in (modes if args.analytics else [])
         ]
@@ -257,7 +273,10 @@ async def main(argv: list[str] | None = None) -> int:
     elif previous and transfers_report.HEADING in previous:  # keep the last API figures
         text += "\n" + previous[previous.index(transfers_report.HEADING) :]
     if analytics_results:
-        text += "\n" + analytics_bench.markdown(analytics_results)
+        part = analytics_bench.write(previous or "", analytics_results, when, params["load"])
+        text = analytics_doc.replace_in(text, part)
+    elif previous and analytics_doc.HEADING not in text:  # keep the last analytics figures
+        text = analytics_doc.replace_in(text, analytics_doc.part_of(previous))
     if args.out:
         args.out.write_text(text)
         say(f"wrote {args.out}")
