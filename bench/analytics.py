@@ -1,15 +1,17 @@
-"""Analytics aggregates at scale: how long refreshes take and how fast windows are read.
+"""Analytics at scale: refreshes, the store reads of an answer, and the API over HTTP.
 
-On a table of ``--rows`` synthetic transfers (bench/dataset.py: 365 days, 5,000 holders and a
-hot address, the busiest chain Polygon), per schema mode: the time of
-``tokenpulse backfill-analytics --days 90`` (a day per statement), then of the rest of the
-year, then the latency of the store reads the analytics API makes for 7-day, 30-day, 90-day
-and all-time windows (the whole-token figures and the busiest chain's), next to the legacy
-approach for the distinct count: ``count(distinct)`` over the raw transfers of the window.
+On a table of ``--rows`` synthetic transfers (bench/dataset.py: 365 days ending now, 5,000
+holders and a hot address, the busiest chain Polygon), per schema mode: the time of
+``tokenpulse backfill-analytics --days 90`` (a day per statement, the precomputed windows
+rebuilt once at the end), then of the rest of the year, then of a job run with nothing new;
+the latency of every store read an analytics answer makes for 7-day, 30-day, 90-day and
+all-time windows (every chain, and the busiest chain), next to the legacy distinct count
+(``count(distinct)`` over the raw transfers of the window); and, from ``bench.run``, the API
+over HTTP (bench/analytics_api.py) beside the legacy approach (bench/analytics_legacy.py),
+reported by bench/analytics_report.py into docs/performance.md.
 
     python -m bench.analytics [--rows 1000000] [--samples 20] [--modes portable timescale]
-
-``python -m bench.run --analytics`` runs it too, on ``--api-rows`` rows.
+    python -m bench.run --analytics-only [--api-rows 1000000] [--out docs/performance.md]
 """
 
 from __future__ import annotations

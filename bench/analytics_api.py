@@ -38,7 +38,7 @@ class Timing:
     seconds: float = 20.0  # longest run of one call
     legacy_samples: int = 20
     legacy_seconds: float = 40.0
-    quiet_timeout: float = 300.0  # longest wait for the load average to fall (then timed anyway)
+    quiet_timeout: float = 60.0  # longest wait for the load average to fall (then timed anyway)
 
 
 @dataclass
