@@ -230,6 +230,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--down-seconds", type=float, default=6.0, help="PostgreSQL down time")
     parser.add_argument("--fault-seconds", type=float, default=8.0, help="each fault window")
+    parser.add_argument("--settle-seconds", type=float, default=30.0, help="calm at the end")
     parser.add_argument("--clients", type=int, default=3)
     parser.add_argument("--speed", type=float, default=30.0, help="simulator clock")
     parser.add_argument("--density", type=float, default=0.3)
@@ -260,6 +261,9 @@ def exercise(args: argparse.Namespace, running: stack.Stack) -> dict[str, Any]:
     with traffic.running(running.api_url, args.clients, 0.1, CLIENT_TIMEOUT) as load:
         for index in range(args.rounds):
             run.round(index)
+        # Undisturbed ingestion at the end, so the comparison holds more than the windows the
+        # rounds left behind (backfill hardly gets going between breakages).
+        time.sleep(args.settle_seconds)
     worker_exit = running.worker.stop()
     truth = checks.against_truth(running.dsn, running.sim)
     mode = "timescale" if running.db.timescale else "portable"

@@ -54,7 +54,9 @@ def test_load_reports_latency_per_route(running: stack.Stack, tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_chaos_kill_and_restart_lose_nothing(running: stack.Stack, tmp_path: Path) -> None:
-    args = chaos.parse(["--rounds", "1", "--down-seconds", "1", "--fault-seconds", "1"])
+    args = chaos.parse(
+        ["--rounds", "1", "--down-seconds", "1", "--fault-seconds", "1", "--settle-seconds", "0"]
+    )
     result = chaos.exercise(args, running)
     figures = _written(tmp_path, "chaos", result)
     assert result["passed"], figures
