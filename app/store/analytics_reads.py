@@ -5,8 +5,8 @@
 other even while the worker commits. Most figures come from the aggregates' own reads
 (app.store.analytics: daily series, window totals with exact distinct counts, top addresses,
 chain distribution); this module adds what those do not give, in
-``sql/queries/analytics_reads.sql``: the largest transfers (a few chain-days of transfers
-picked from the daily maxima, never a scan of the window), the newest transfer, and the
+``sql/queries/analytics_reads.sql``: the largest transfers (the kept 15 largest of a few
+chain-days picked from the daily maxima, never a scan of the window), the newest transfer, and the
 distinct counts of a day the per-day refresh has not reached yet (raw rows of that day).
 """
 
@@ -30,6 +30,7 @@ from app.store.pool import Connection
 
 Q = queries.load("analytics_reads")
 TOP = 15  # rows of each breakdown (app.analytics.breakdowns.TOP)
+KEPT_LARGEST = 15  # transfers a chain-day in analytics_daily_largest (040_analytics.sql)
 Bounds = tuple[datetime | None, datetime]  # [start, end) on UTC day starts; None: unbounded
 
 
@@ -161,7 +162,10 @@ async def list_largest(
     names: Mapping[int, str],
     limit: int = TOP,
 ) -> list[LargeTransfer]:
-    """The ``limit`` largest transfers of the period, largest (then newest) first."""
+    """The ``limit`` (at most 15) largest transfers of the period, largest (then newest)
+    first."""
+    if limit > KEPT_LARGEST:
+        raise ValueError(f"analytics_daily_largest keeps {KEPT_LARGEST} transfers a chain-day")
     cur = await conn.execute(Q["largest"], _params(chains, bounds, limit=limit))
     return [
         LargeTransfer(

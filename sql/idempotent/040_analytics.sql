@@ -196,6 +196,23 @@ begin
     select c.chain_id, c.day, c.senders, c.receivers, c.active, m.median
     from counts c
     join medians m using (chain_id, day);
+
+    -- Each (chain, day)'s 15 largest transfers (migration 0012; the API's topWhales order).
+    delete from analytics_daily_largest where day >= d0 and day < d1;
+    insert into analytics_daily_largest
+        (chain_id, day, block_time, tx_hash, log_index, from_address, to_address, value)
+    select chain_id, day, block_time, tx_hash, log_index, from_address, to_address, value
+    from (
+        select t.chain_id, date_trunc('day', t.block_time, 'UTC') as day, t.block_time,
+               t.tx_hash, t.log_index, t.from_address, t.to_address, t.value,
+               row_number() over (
+                   partition by t.chain_id, date_trunc('day', t.block_time, 'UTC')
+                   order by t.value desc, t.block_time desc, t.tx_hash, t.log_index
+               ) as rank
+        from transfers t
+        where t.block_time >= d0 and t.block_time < d1
+    ) as ranked
+    where rank <= 15;
 end;
 $$;
 

@@ -54,3 +54,19 @@ create table analytics_window_state (
 );
 insert into analytics_window_state (span_days, as_of)
 select span, null from unnest(array[0, 7, 30, 90, -7, -30, -90]::smallint[]) as s (span);
+
+-- The 15 largest transfers of each (chain, UTC day) (app.analytics.breakdowns.TOP, in the
+-- API's order: value, then newest), kept by analytics_refresh_days: a window's topWhales are
+-- the largest of these rows for its refreshed days, never a read of the window's transfers
+-- (the day not refreshed yet, today's newest rows, still reads transfers).
+create table analytics_daily_largest (
+    chain_id integer not null,
+    day timestamptz not null,
+    block_time timestamptz not null,
+    tx_hash bytea not null,
+    log_index integer not null,
+    from_address bytea not null,
+    to_address bytea not null,
+    value numeric(78, 0) not null,
+    primary key (chain_id, day, tx_hash, log_index)
+);

@@ -13,10 +13,17 @@ set transaction isolation level repeatable read, read only;
 -- analytics_daily_base knows its largest transfer; the limit-th largest of those maxima is a
 -- floor: the limit biggest buckets each hold a transfer at least that large, so the limit
 -- largest transfers are all at least that large, and only the buckets whose maximum reaches
--- it can hold one. Those few chain-days are read through transfers_chain_time_idx.
+-- it can hold one. A refreshed bucket before today has its 15 largest transfers in
+-- analytics_daily_largest (limit <= 15: app/store/analytics_reads.py); another (today's, or
+-- one the refresh has not reached: no analytics_daily_uniques row) is read from transfers
+-- through transfers_chain_time_idx.
 -- The order is app.analytics.breakdowns.top_whales' (bytea sorts as its lowercase hex).
 with buckets as (
-    select b.chain_id, b.day, b.largest
+    select b.chain_id, b.day, b.largest,
+           b.day < date_trunc('day', now(), 'UTC') and exists (
+               select from analytics_daily_uniques u
+               where u.chain_id = b.chain_id and u.day = b.day
+           ) as kept
     from analytics_daily_base b
     where b.chain_id = any(%(chains)s)
       and b.day >= coalesce(%(start)s::timestamptz, '-infinity')
@@ -25,24 +32,39 @@ with buckets as (
 floor as (
     select case when count(*) < %(limit)s then 0 else min(top.largest) end as value
     from (select largest from buckets order by largest desc limit %(limit)s) as top
+),
+candidates as (
+    select b.* from buckets b cross join floor f where b.largest >= f.value
 )
 select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value, t.block_time
-from buckets b
-cross join floor f
-cross join lateral (
+from (
+    select l.chain_id, l.tx_hash, l.log_index, l.from_address, l.to_address, l.value,
+           l.block_time
+    from candidates b
+    join analytics_daily_largest l on l.chain_id = b.chain_id and l.day = b.day
+    where b.kept
+    union all
     select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value,
            t.block_time
-    from transfers t
-    where t.chain_id = b.chain_id
-      and t.block_time >= b.day
-      and t.block_time < b.day + interval '1 day'
-      and t.value >= f.value
-    -- A bucket gives at most limit rows; the LIMIT also keeps the planner from flattening
-    -- this into a join over every transfer (a sequential scan): one index range per bucket.
-    order by t.value desc, t.block_time desc, t.tx_hash, t.log_index
-    limit %(limit)s
+    from candidates b
+    cross join floor f
+    cross join lateral (
+        select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value,
+               t.block_time
+        from transfers t
+        where t.chain_id = b.chain_id
+          and t.block_time >= b.day
+          and t.block_time < b.day + interval '1 day'
+          and t.value >= f.value
+        -- A bucket gives at most limit rows; the LIMIT also keeps the planner from
+        -- flattening this into a join over every transfer: one index range per bucket.
+        order by t.value desc, t.block_time desc, t.tx_hash, t.log_index
+        limit %(limit)s
+    ) as t
+    where not b.kept
 ) as t
-where b.largest >= f.value
+cross join floor f
+where t.value >= f.value
 order by t.value desc, t.block_time desc, t.chain_id, t.tx_hash, t.log_index
 limit %(limit)s;
 

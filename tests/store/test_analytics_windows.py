@@ -13,6 +13,7 @@ from app.config import Config
 from app.domain import Transfer
 from app.ingest import aggregates
 from app.store import analytics
+from app.store import analytics_reads as reads
 from app.store import pool as pool_module
 from tests.store import analytics_data as data
 from tests.store.test_analytics import NOW, TODAY, fetch, load
@@ -215,3 +216,43 @@ def _moved(t: Transfer, blocks: int) -> Transfer:
     """The transfer on other blocks, so it cannot collide with the first rows' keys."""
     block = t.block_number + blocks
     return replace(t, block_number=block, block_hash="0x" + f"{t.chain_id:08x}{block:056x}")
+
+
+async def test_the_largest_transfers_from_kept_days_and_raw_rows(
+    config: Config, pool: Pool
+) -> None:
+    rows = data.rows(30, now=NOW, per_day=20, seed=13)
+    await load(pool, rows)
+    await aggregates.backfill(config.settings, 30, now=NOW)
+    names = dict.fromkeys(data.CHAINS, "chain")
+    end = TODAY + analytics.DAY
+
+    async def check_largest() -> None:
+        for start in (None, TODAY - 6 * analytics.DAY, TODAY - 29 * analytics.DAY):
+            for chains in (list(data.CHAINS), [137]):
+                chosen = [
+                    t
+                    for t in rows
+                    if t.chain_id in chains and (start is None or t.block_time >= start)
+                ]
+                chosen.sort(key=lambda t: (-t.value, -t.block_time.timestamp(), t.chain_id,
+                                           t.tx_hash, t.log_index))  # fmt: skip
+                async with pool.connection() as conn:
+                    got = await reads.list_largest(conn, chains, (start, end), names)
+                assert [(t.tx_hash, t.value) for t in got] == [
+                    (t.tx_hash, int(t.value)) for t in chosen[:15]
+                ]
+
+    kept = await fetch(pool, "select count(*) as n from analytics_daily_largest")
+    assert 0 < kept[0]["n"] <= 15 * 30 * len(data.CHAINS)
+    await check_largest()
+    # Days the refresh has not reached (no per-day row) are read from the transfers: their
+    # kept rows, here emptied, are not used.
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            "delete from analytics_daily_uniques where day > %s", (TODAY - 5 * analytics.DAY,)
+        )
+        await conn.execute(
+            "delete from analytics_daily_largest where day > %s", (TODAY - 5 * analytics.DAY,)
+        )
+    await check_largest()
