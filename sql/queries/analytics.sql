@@ -127,14 +127,17 @@ from sums
 
 -- name: window_span
 -- The precomputed window (migration 0012) holding exactly the days of [from, to), if any.
--- Window 0 holds every per-day row: it is [-infinity, to) when no row lies at or after `to`.
-select span_days
-from analytics_window_state
-where as_of is not null
-  and analytics_window_from(span_days, as_of) = coalesce(%(from)s::timestamptz, '-infinity')
-  and case when span_days = 0
-           then not exists (select from analytics_address_daily where day >= %(to)s::timestamptz)
-           else analytics_window_to(span_days, as_of) = %(to)s::timestamptz end
+-- Window 0 holds every per-day row: it is [-infinity, to) when no row lies at or after `to`
+-- (max(day): one probe of the end of analytics_address_daily_day_idx, whatever the stats).
+select s.span_days
+from analytics_window_state s
+where s.as_of is not null
+  and analytics_window_from(s.span_days, s.as_of)
+      = coalesce(%(from)s::timestamptz, '-infinity')
+  and case when s.span_days = 0
+           then coalesce((select max(d.day) from analytics_address_daily d), '-infinity')
+                < %(to)s::timestamptz
+           else analytics_window_to(s.span_days, s.as_of) = %(to)s::timestamptz end
 
 -- name: top_addresses_window
 -- The first entries of analytics_address_windows_top_idx (chain_id 0: every chain).
