@@ -42,6 +42,7 @@ from app.store.transfer_sql import Order, PageRequest
 from app.warm import WarmStatus
 
 SECTION = "rest_transfers"
+MAX_OFFSET = 2**62  # no page starts further in (OFFSET is a bigint)
 LIMITS = {
     "maxPageSize": transfer_params.MAX_PAGE_SIZE,
     "totalFetchLimit": None,
@@ -142,8 +143,10 @@ async def _rows(state: AppState, query: TransfersQuery, total: int | None) -> Ro
         return _with_cursor(window.rows, window.has_next, query)
     after = None
     if query.page > 1:
-        if total is not None and query.offset >= total:
-            return Rows((), False, None)  # past the end: no probe needed
+        # Past the end: no probe needed. Past 2**62 rows (OFFSET is a bigint; no table holds
+        # that many) too, without totals: page 10**18 of 100 was a 500 (found by fuzzing).
+        if query.offset >= (MAX_OFFSET if total is None else total):
+            return Rows((), False, None)
         after = await service.key_at(state, f, order, query.offset - 1)
         if after is None:
             return Rows((), False, None)
