@@ -50,6 +50,7 @@ async def read_inputs(
 
     Must be the first thing the caller's transaction does (it sets the snapshot)."""
     await conn.execute(Q["snapshot"])
+    await conn.execute(Q["no_jit"])
     span = analytics.Window(*window)
     totals = _totals(await analytics.window_totals(conn, span, chain_id))
     return AnalyticsInputs(

@@ -8,6 +8,11 @@
 -- The first statement of the transaction: every read after it sees the same committed rows.
 set transaction isolation level repeatable read, read only;
 
+-- name: no_jit
+-- Every read of an answer is a few index probes and small sorts, but some estimates (a year
+-- of chain-days in `largest`) pass jit_above_cost: compiling them took up to a second.
+set local jit = off;
+
 -- name: largest
 -- The largest transfers of a window without scanning it. Each (chain, day) bucket of
 -- analytics_daily_base knows its largest transfer; the limit-th largest of those maxima is a
