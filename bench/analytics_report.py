@@ -46,10 +46,10 @@ them): the precomputed windows (top addresses, distinct counts: docs/analytics.m
 "Precomputed windows"), the daily aggregates, and the kept largest transfers of the few
 chain-days that can hold the top 15. None reads the window's transfers (at most today's: the
 real-time part of the timescale aggregates, and today's bucket when it can hold one of the
-largest), so their cost follows the days, chains and addresses, not the transfers (compare the 1 M and 10 M
-sections when both are present). The rest is the API process: the forecasts
-and anomalies, the legacy document or the GraphQL result, and HTTP. `all` costs more: a
-year of days in the series, the forecasts and the document.
+largest), so their cost follows the days, chains and addresses, not the transfers (compare
+the 1 M and 10 M sections when both are present). The rest is the API process: the
+forecasts and anomalies, the legacy document or the GraphQL result, and HTTP. `all` costs
+more: a year of days in the series, the forecasts and the document.
 """
 
 
