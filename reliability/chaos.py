@@ -58,7 +58,7 @@ WORKER = {
 PROBES = (
     traffic.Route("rest:transfers", "/api/transfers?chainId=0&pageSize=25&address={address}"),
     traffic.Route("rest:address", "/api/address/{address}"),
-    traffic.Route("rest:stats", "/api/stats?nocache={address}"),
+    traffic.Route("rest:search", "/api/search?query={address}"),
     traffic.Route(
         "graphql:transfers",
         "/graphql",
@@ -154,6 +154,8 @@ class Chaos:
                 outcome, problem = _probe(client, route)
                 self.down_ms.append((time.monotonic() - started) * 1000)
                 self.down_probes[outcome] += 1
+                if outcome == "ok":
+                    problem = "answered 200 while the database was down"
                 if problem and len(self.down_problems) < 10:
                     self.down_problems.append(f"{route.name}: {problem}")
 
