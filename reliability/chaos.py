@@ -12,12 +12,14 @@ Each round, in order:
    client's timeout: never hang, never 500), start it again, and time how long the API (never
    restarted) and the worker (never restarted) take to work again;
 3. cut the upstreams (simulator ``outage`` faults on Etherscan, the Cronos explorer and RPC);
-4. feed garbage (``malformed_json`` and ``wrong_types`` faults on half the calls).
+4. feed garbage (``malformed_json``, ``wrong_types`` and ``truncated_page`` faults on half the
+   calls).
 
 At the end the worker is stopped and every covered range of every chain is compared with the
 simulator's ground truth, row for row: nothing lost, nothing duplicated, nothing extra.
-``truncated_page`` is not injected: a page cut short with an OK status is an upstream lying
-about its data, which no client can tell from a short page (reconciliation's business).
+A page cut short with an OK status (``truncated_page``) is a prefix of the truth, which the
+ingestion's sealing rule is built for (app/ingest/windows.py): the window is covered only up to
+the block before its last row.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ class Chaos:
         self._fault_window([{"kind": "outage", "service": name} for name in UPSTREAMS])
 
     def garbage(self) -> None:
-        kinds = ("malformed_json", "wrong_types")
+        kinds = ("malformed_json", "wrong_types", "truncated_page")
         specs = [
             {"kind": kind, "service": name, "probability": 0.5}
             for kind in kinds

@@ -63,7 +63,12 @@ def test_chaos_kill_and_restart_lose_nothing(running: stack.Stack, tmp_path: Pat
     assert result["workerKills"] == 1
     assert result["postgresRestarts"] == {"fast": 1}
     assert result["probesWhileDown"] == {"unavailable": 2 * len(chaos.PROBES)}
-    assert result["faultsInjected"] == {"outage": 3, "malformed_json": 3, "wrong_types": 3}
+    assert result["faultsInjected"] == {
+        "outage": 3,
+        "malformed_json": 3,
+        "wrong_types": 3,
+        "truncated_page": 3,
+    }
     truth = result["truth"]
     assert truth["lost"] == truth["extra"] == truth["duplicated"] == 0
     assert truth["expected"] == truth["stored"] > 0
