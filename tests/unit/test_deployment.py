@@ -225,3 +225,15 @@ def test_every_metric_a_dashboard_or_rule_queries_is_exported() -> None:
     queried = set().union(*(_queried(text) for text in texts))
     assert queried, "no dashboard queries a tokenpulse metric"
     assert queried <= exported, f"not exported: {sorted(queried - exported)}"
+
+
+def test_the_sla_dashboard_has_a_provisioned_postgresql_datasource() -> None:
+    source = _yaml(DOCKER / "grafana/provisioning/datasources/postgresql.yml")["datasources"][0]
+    dashboard = (DOCKER / "grafana/dashboards/tokenpulse-sla.json").read_text()
+    assert source["type"] in dashboard  # the dashboard's datasource variable picks this type
+    assert source["url"].split(":")[0] == "db"
+    assert "password" not in source  # never in plain text: from the environment
+    assert source["secureJsonData"]["password"].startswith("$")
+    grafana = _yaml(DOCKER / "compose.yaml")["services"]["grafana"]
+    assert "db" in grafana["depends_on"]
+    assert source["secureJsonData"]["password"][1:] in grafana["environment"]
