@@ -35,6 +35,7 @@ from prometheus_client.registry import Collector
 from app.config import Settings
 from app.errors import TokenpulseError
 from app.ops.cache import CacheRegistry
+from app.ops.problems import ProblemLog
 from app.store import notify
 from app.store import pool as store_pool
 
@@ -70,7 +71,7 @@ class TransferListener:
         self.refreshes = 0
         self.last_event_at: float | None = None
         self._overflowed = False
-        self._problem: str | None = None
+        self._problems = ProblemLog(log, "notification listener connected again")
         self._tasks: list[asyncio.Task[None]] = []
         self.batch_hooks: list[BatchHook] = []
 
@@ -119,7 +120,7 @@ class TransferListener:
             try:
                 conn = await store_pool.connect(self.settings, dsn=self.dsn, autocommit=True)
             except TokenpulseError as exc:
-                self._report("notification listener cannot connect", exc)
+                self._problems.report("notification listener cannot connect", exc)
             else:
                 try:
                     await notify.listen(conn)
@@ -130,7 +131,7 @@ class TransferListener:
                         self.last_event_at = time.time()
                         self.enqueue(event)
                 except TokenpulseError as exc:
-                    self._report("notification listener lost its connection", exc)
+                    self._problems.report("notification listener lost its connection", exc)
                 finally:
                     self.connected = False
                     with contextlib.suppress(Exception):
@@ -143,7 +144,7 @@ class TransferListener:
         if resync:  # events announced while we were away are lost: refresh everything
             self.reconnects += 1
             self.enqueue(None)
-        self._report(None)
+        self._problems.report(None)
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -179,17 +180,6 @@ class TransferListener:
                 await hook(events, everything)
             except Exception:  # a broken hook must not stop the refresher
                 log.exception("batch hook failed")
-
-    def _report(self, what: str | None, exc: BaseException | None = None) -> None:
-        """Log a connection problem once when it starts, and once when it is over."""
-        text = f"{what}: {exc}" if what else None
-        if text == self._problem:
-            return
-        if text is not None:
-            log.warning(text)
-        elif self._problem is not None:
-            log.info("notification listener connected again")
-        self._problem = text
 
 
 class ListenerCollector(Collector):

@@ -18,6 +18,7 @@ import time
 
 from app.errors import TokenpulseError
 from app.ops import settings as runtime
+from app.ops.problems import ProblemLog
 from app.ops.state import AppState
 from app.store import pool as store_pool
 from app.store import settings as store_settings
@@ -45,7 +46,7 @@ class SettingsWatcher:
         self.applied_at: float | None = None
         self.connected = False
         self._task: asyncio.Task[None] | None = None
-        self._problem: str | None = None
+        self._problems = ProblemLog(log, "settings watcher connected again")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._watch_forever(), name="settings-watcher")
@@ -64,12 +65,12 @@ class SettingsWatcher:
                     self.state.config.settings, dsn=self.dsn, autocommit=True
                 )
             except TokenpulseError as exc:
-                self._report("settings watcher cannot connect", exc)
+                self._problems.report("settings watcher cannot connect", exc)
             else:
                 try:
                     await self._watch(conn)
                 except TokenpulseError as exc:
-                    self._report("settings watcher lost its connection", exc)
+                    self._problems.report("settings watcher lost its connection", exc)
                 finally:
                     self.connected = False
                     with contextlib.suppress(Exception):
@@ -81,7 +82,7 @@ class SettingsWatcher:
         await store_settings.listen(conn)
         await self.reload(conn)
         self.connected = True
-        self._report(None)
+        self._problems.report(None)
         async for _key in store_settings.changes(conn, keepalive=self.keepalive):
             await self.reload(conn)
 
@@ -97,14 +98,3 @@ class SettingsWatcher:
                 "runtime settings applied",
                 extra={"overrides": {row.key: row.value for row in rows}},
             )
-
-    def _report(self, what: str | None, exc: BaseException | None = None) -> None:
-        """Log a connection problem once when it starts, and once when it is over."""
-        text = f"{what}: {exc}" if what else None
-        if text == self._problem:
-            return
-        if text is not None:
-            log.warning(text)
-        elif self._problem is not None:
-            log.info("settings watcher connected again")
-        self._problem = text
