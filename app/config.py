@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     log_file: Path | None = None
     log_max_bytes: int = Field(default=50_000_000, ge=0)
     log_backup_count: int = Field(default=5, ge=0)
+    # Rotate the log file by time instead of size: TimedRotatingFileHandler's `when`
+    # (S, M, H, D or midnight, and W0-W6 for a weekday), every log_rotate_interval of them.
+    log_rotate_when: (
+        Literal["S", "M", "H", "D", "midnight", "W0", "W1", "W2", "W3", "W4", "W5", "W6"] | None
+    ) = None
+    log_rotate_interval: int = Field(default=1, ge=1)
     db_pool_min_size: int = Field(default=1, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
     db_connect_timeout: float = Field(default=5.0, gt=0)

@@ -1,4 +1,4 @@
-"""JSON logs (one object per line), size-based rotation and secret redaction.
+"""JSON logs (one object per line), rotation by size or time, and secret redaction.
 
 Every record carries ts, level, logger and event, plus the request id of the request being
 served (set by the ASGI middleware through a context variable) and any ``extra=`` fields.
@@ -14,6 +14,7 @@ import logging.handlers
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -73,6 +74,26 @@ class _Console(logging.Formatter):
         return self.redact(super().format(record))
 
 
+def file_handler(settings: Settings, path: Path) -> logging.Handler:
+    """The log file's handler: rotated by time when TOKENPULSE_LOG_ROTATE_WHEN is set
+    (UTC, so a "midnight" file is a UTC day), otherwise by size."""
+    if settings.log_rotate_when is not None:
+        return logging.handlers.TimedRotatingFileHandler(
+            path,
+            when=settings.log_rotate_when,
+            interval=settings.log_rotate_interval,
+            backupCount=settings.log_backup_count,
+            encoding="utf-8",
+            utc=True,
+        )
+    return logging.handlers.RotatingFileHandler(
+        path,
+        maxBytes=settings.log_max_bytes,
+        backupCount=settings.log_backup_count,
+        encoding="utf-8",
+    )
+
+
 def configure(settings: Settings, secrets: Iterable[str] = ()) -> None:
     """Install the root handler once per process; later calls replace it."""
     redact = Redactor(secrets)
@@ -82,14 +103,7 @@ def configure(settings: Settings, secrets: Iterable[str] = ()) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if settings.log_file is not None:
         settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                settings.log_file,
-                maxBytes=settings.log_max_bytes,
-                backupCount=settings.log_backup_count,
-                encoding="utf-8",
-            )
-        )
+        handlers.append(file_handler(settings, settings.log_file))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
