@@ -102,7 +102,9 @@ def create_database(server: Server, name: str, template: str | None = None) -> s
     with _admin(server) as conn:
         query = sql.SQL("create database {}").format(sql.Identifier(name))
         if template:
-            query += sql.SQL(" template {}").format(sql.Identifier(template))
+            # FILE_COPY copies the template's files (and checkpoints, cheap with fsync off)
+            # instead of WAL-logging every block: 22 ms a test database instead of 82.
+            query += sql.SQL(" template {} strategy file_copy").format(sql.Identifier(template))
         conn.execute(query)
     return server.dsn(name)
 
