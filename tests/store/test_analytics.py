@@ -30,6 +30,16 @@ SUMS = ("transfers", "volume", "volume_squares", "largest", "mints", "minted", "
 UNIQUES = ("senders", "receivers", "active_addresses")
 
 
+@pytest.fixture(autouse=True)
+def today_at_start() -> None:
+    """NOW and TODAY when the test starts, not when the module was imported: a suite that
+    crosses UTC midnight in between would put the test's rows on the day before the
+    database's now()."""
+    global NOW, TODAY
+    NOW = datetime.now(UTC)
+    TODAY = data.day_of(NOW)
+
+
 async def load(pool: Pool, rows: Sequence[Transfer]) -> None:
     async with pool.connection() as conn, conn.transaction():
         await store_transfers.copy_transfers(conn, rows, "etherscan")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from app.config import Config
 from app.domain import Transfer
@@ -22,6 +24,16 @@ Pool = pool_module.Pool
 SPANS = (0, 7, 30, 90, -7, -30, -90)
 Row = tuple[int, str, int, int, Decimal, Decimal]  # chain (0: all), address, sums
 CHANGED = (120, 40, 10, 5, 0)  # days ago: in -90, -30, -7, 7 (and 30, 90) and today
+
+
+@pytest.fixture(autouse=True)
+def today_at_start() -> None:
+    """NOW and TODAY when the test starts, not when the module was imported: a suite that
+    crosses UTC midnight in between would put the test's rows on the day before the
+    database's now()."""
+    global NOW, TODAY
+    NOW = datetime.now(UTC)
+    TODAY = data.day_of(NOW)
 
 
 def bounds(span: int) -> tuple[datetime | None, datetime]:
