@@ -1,14 +1,14 @@
-"""Analytics aggregates: refreshes, the ledger of backfilled ranges, and the reads the API uses.
+"""Analytics aggregates: refreshes and the ledger of backfilled ranges (the reads of a window
+are app.store.analytics_window).
 
 The relations (sql/migrations/0011_analytics.sql and its mode files) have the same names and
 columns in both schema modes: ``analytics_hourly`` and ``analytics_daily_base`` (continuous
 aggregates in timescale mode, tables in portable mode), ``analytics_address_daily`` (one row per
 chain, UTC day and address) and ``analytics_daily_uniques`` (distinct addresses and median per
 chain and day, chain 0 for every chain together), read through the views ``analytics_daily``
-and ``analytics_daily_global``. A window's distinct counts are ``count(distinct address)`` over
-``analytics_address_daily``: exact for any window, where per-day counts could not be summed.
+and ``analytics_daily_global``.
 
-Reads take a connection and never commit. :func:`refresh` is different: a continuous
+Functions take a connection and never commit. :func:`refresh` is different: a continuous
 aggregate can only be refreshed outside a transaction, so it needs an autocommit connection
 and commits each step itself (the steps are idempotent; a failed one is simply run again).
 Windows are half-open ``[start, end)`` on UTC day boundaries (distinct counts have a bit per
@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from app.domain import Transfer
@@ -60,72 +59,6 @@ class Window:
             "from_day": None if self.start is None else self.start.astimezone(UTC).date(),
             "to_day": None if self.end is None else _day_after(self.end),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class DailyPoint:
-    """One UTC day (per chain, or every chain together); amounts in raw units.
-
-    ``senders``, ``receivers``, ``active_addresses`` and ``median_value`` are None for a day
-    the per-day refresh has not reached yet (the newest minute or so of a timescale database).
-    """
-
-    day: datetime
-    transfers: int
-    volume: Decimal
-    volume_squares: Decimal  # sum of value^2: with transfers and volume, the variance
-    largest: Decimal
-    mints: int  # transfers from the zero address
-    minted: Decimal
-    burns: int  # transfers to the zero address
-    burned: Decimal
-    senders: int | None
-    receivers: int | None
-    active_addresses: int | None  # distinct addresses, senders or receivers
-    median_value: Decimal | None
-
-
-@dataclass(frozen=True, slots=True)
-class WindowTotals:
-    """A window's figures; distinct counts are exact over the whole window."""
-
-    transfers: int
-    volume: Decimal
-    volume_squares: Decimal
-    largest: Decimal | None  # None: no transfer in the window
-    mints: int
-    minted: Decimal
-    burns: int
-    burned: Decimal
-    days: int  # days with at least one transfer
-    senders: int
-    receivers: int
-    active_addresses: int
-
-
-@dataclass(frozen=True, slots=True)
-class TopAddress:
-    address: str  # lowercase 0x-hex
-    sent: int  # transfers sent in the window
-    received: int
-    sent_volume: Decimal
-    received_volume: Decimal
-
-    @property
-    def transfers(self) -> int:
-        return self.sent + self.received
-
-    @property
-    def volume(self) -> Decimal:
-        return self.sent_volume + self.received_volume
-
-
-@dataclass(frozen=True, slots=True)
-class ChainShare:
-    chain_id: int
-    transfers: int
-    volume: Decimal
-    active_addresses: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,98 +189,3 @@ def merge_days(ranges: Iterable[DirtyRange]) -> list[tuple[datetime, datetime]]:
         else:
             merged.append((lo, hi))
     return merged
-
-
-# -- reads for the API ------------------------------------------------------------------
-
-
-@wrap_exceptions
-async def daily_series(
-    conn: Connection, window: Window, chain_id: int | None = None
-) -> list[DailyPoint]:
-    """One point per UTC day with transfers in ``window`` (days without any are absent),
-    for one chain or, with ``chain_id`` None, every chain together."""
-    if chain_id is None:
-        cur = await conn.execute(Q["daily_global"], window.params())
-    else:
-        cur = await conn.execute(Q["daily_chain"], window.params() | {"chain_id": chain_id})
-    return [DailyPoint(**row) for row in await cur.fetchall()]
-
-
-@wrap_exceptions
-async def window_totals(
-    conn: Connection, window: Window, chain_id: int | None = None
-) -> WindowTotals:
-    """Totals of ``window`` with exact distinct senders, receivers and active addresses
-    (an address active on several days, or chains for the global figure, counts once).
-
-    A precomputed window (the last 7, 30 or 90 days, the period before each, or all, as of
-    the last refresh) reads its distinct counts from analytics_window_counts; any other
-    window tests the day bitmaps of every address active since its start."""
-    span = await find_window_span(conn, window)
-    if span is not None:
-        ask = window.params() | {"span": span, "chain_id": chain_id or 0}
-        cur = await conn.execute(Q["totals_window"], ask)
-    elif chain_id is None:
-        cur = await conn.execute(Q["totals_global"], window.params())
-    else:
-        cur = await conn.execute(Q["totals_chain"], window.params() | {"chain_id": chain_id})
-    row = await cur.fetchone()
-    if row is None:  # an aggregate without GROUP BY always returns one row
-        raise RuntimeError("window totals returned no row")
-    return WindowTotals(**row)
-
-
-@wrap_exceptions
-async def top_addresses(
-    conn: Connection, window: Window, chain_id: int | None = None, limit: int = 15
-) -> list[TopAddress]:
-    """The addresses with the most transfers (sent + received) in ``window``, ties by volume
-    then address; with ``chain_id`` None an address's chains are added together.
-
-    A window the refresh keeps precomputed (the last 7, 30 or 90 days, the period before
-    each, or all, as of the last refresh: analytics_address_windows) is read from its index;
-    any other window groups analytics_address_daily, the same figures, slower."""
-    params = window.params() | {"limit": limit}
-    span = await find_window_span(conn, window)
-    if span is not None:
-        ask = {"span": span, "chain_id": chain_id or 0, "limit": limit}
-        cur = await conn.execute(Q["top_addresses_window"], ask)
-    elif chain_id is None:
-        cur = await conn.execute(Q["top_addresses_global"], params)
-    else:
-        cur = await conn.execute(Q["top_addresses_chain"], params | {"chain_id": chain_id})
-    return [
-        TopAddress(
-            "0x" + bytes(r["address"]).hex(),
-            r["sent"],
-            r["received"],
-            r["sent_volume"],
-            r["received_volume"],
-        )
-        for r in await cur.fetchall()
-    ]
-
-
-@wrap_exceptions
-async def find_window_span(conn: Connection, window: Window) -> int | None:
-    """The precomputed window holding exactly ``window``'s days, or None: n for the last n
-    days, -n for the n days before those, 0 for every day (sql/migrations/0012)."""
-    if window.end is None:
-        return None
-    cur = await conn.execute(Q["window_span"], {"from": window.start, "to": window.end})
-    row = await cur.fetchone()
-    return None if row is None else int(row["span_days"])
-
-
-@wrap_exceptions
-async def chain_distribution(conn: Connection, window: Window) -> list[ChainShare]:
-    """Each chain with transfers in ``window``: its transfers, volume and distinct active
-    addresses, by volume descending (a precomputed window's from analytics_window_counts)."""
-    span = await find_window_span(conn, window)
-    if span is not None:
-        ask = window.params() | {"span": span}
-        cur = await conn.execute(Q["chain_distribution_window"], ask)
-    else:
-        cur = await conn.execute(Q["chain_distribution"], window.params())
-    return [ChainShare(**row) for row in await cur.fetchall()]

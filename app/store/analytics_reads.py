@@ -13,8 +13,8 @@ distinct counts of a day the per-day refresh has not reached yet (raw rows of th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from app.analytics.inputs import (
     AddressActivity,
@@ -25,6 +25,7 @@ from app.analytics.inputs import (
     WindowTotals,
 )
 from app.store import analytics, queries
+from app.store import analytics_window as windows
 from app.store.errors import wrap_exceptions
 from app.store.pool import Connection
 
@@ -48,16 +49,23 @@ async def read_inputs(
     """The inputs of a window for one chain (or every chain: ``chain_id`` None, with
     ``chain_ids`` every chain the store knows), and the totals of the period before it.
 
-    Must be the first thing the caller's transaction does (it sets the snapshot)."""
+    Must be the first thing the caller's transaction does (it sets the snapshot). The daily
+    sums are read once for both periods (app.store.analytics_window.read_days); the distinct
+    counts of both periods and every chain in one more statement when the windows are
+    precomputed (the 7/30/90-day and all ranges, as of the last refresh)."""
     await conn.execute(Q["snapshot"])
     await conn.execute(Q["no_jit"])
     span = analytics.Window(*window)
-    totals = _totals(await analytics.window_totals(conn, span, chain_id))
+    before = None if previous is None else analytics.Window(*previous)
+    spans = await _spans(conn, span, before)
+    days = await windows.read_days(conn, span, chain_id, previous=before, largest=TOP)
+    counts = await _counts(conn, span, before, chain_id, spans)
+    totals = _totals(days.sums, counts.window)
     return AnalyticsInputs(
-        days=tuple(await list_days(conn, span, chain_id, chain_ids)),
+        days=tuple(await _buckets(conn, days.days, chain_ids)),
         totals=totals,
-        previous=None if previous is None else await _previous(conn, previous, chain_id),
-        chains=tuple(await _chains(conn, span, chain_id, totals, names)),
+        previous=None if days.previous is None else _totals(days.previous, counts.previous),
+        chains=tuple(_chains(days, chain_id, totals, counts.chains, names)),
         top_addresses=tuple(
             AddressActivity(
                 address=a.address,
@@ -66,19 +74,61 @@ async def read_inputs(
                 sent_volume=int(a.sent_volume),
                 received_volume=int(a.received_volume),
             )
-            for a in await analytics.top_addresses(conn, span, chain_id, TOP)
+            for a in await windows.top_addresses(conn, span, chain_id, TOP, span=spans[0])
         ),
-        largest_transfers=tuple(await list_largest(conn, chain_ids, window, names)),
+        largest_transfers=tuple(await _largest(conn, days, names, TOP)),
         newest_transfer_at=await find_newest_transfer_at(conn, chain_ids),
         decimals=decimals,
     )
 
 
-async def _chains(
+async def _spans(
+    conn: Connection, window: analytics.Window, previous: analytics.Window | None
+) -> tuple[int | None, int | None]:
+    """The precomputed windows of both periods (each may be None: not kept, or stale)."""
+    found = await windows.find_window_span(conn, window)
+    return found, None if previous is None else await windows.find_window_span(conn, previous)
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    window: windows.Counts
+    previous: windows.Counts
+    chains: Mapping[int, int]  # each chain's active addresses in the window
+
+
+async def _counts(
     conn: Connection,
-    span: analytics.Window,
+    window: analytics.Window,
+    previous: analytics.Window | None,
+    chain_id: int | None,
+    spans: tuple[int | None, int | None],
+) -> _Counts:
+    """Both periods' distinct counts and the chains' (only for every chain together)."""
+    scope = windows.EVERY_CHAIN if chain_id is None else chain_id
+    kept = [s for s in spans if s is not None]
+    found = await windows.read_kept_counts(conn, kept) if kept else {}
+
+    async def period(bounds: analytics.Window | None, span: int | None) -> windows.Counts:
+        if bounds is None:
+            return windows.Counts()
+        if span is not None:
+            return found.get((span, scope), windows.Counts())
+        return await windows.read_counts(conn, bounds, chain_id, span=None)
+
+    chains: Mapping[int, int] = {}
+    if chain_id is None and spans[0] is not None:
+        chains = {c: n.active_addresses for (s, c), n in found.items() if s == spans[0] and c}
+    elif chain_id is None:
+        chains = await windows.read_chain_counts(conn, window, span=None)
+    return _Counts(await period(window, spans[0]), await period(previous, spans[1]), chains)
+
+
+def _chains(
+    days: windows.WindowDays,
     chain_id: int | None,
     totals: WindowTotals,
+    active: Mapping[int, int],
     names: Mapping[int, str],
 ) -> list[ChainActivity]:
     """Each chain's share; one chain's is its window totals (the distribution would compute
@@ -98,21 +148,17 @@ async def _chains(
             volume=int(s.volume),
             active_addresses=s.active_addresses,
         )
-        for s in await analytics.chain_distribution(conn, span)
+        for s in windows.with_counts(days.chains, active)
     ]
 
 
-async def _previous(conn: Connection, bounds: Bounds, chain_id: int | None) -> WindowTotals:
-    return _totals(await analytics.window_totals(conn, analytics.Window(*bounds), chain_id))
-
-
-def _totals(t: analytics.WindowTotals) -> WindowTotals:
+def _totals(sums: windows.Sums, counts: windows.Counts) -> WindowTotals:
     return WindowTotals(
-        transfers=t.transfers,
-        volume=int(t.volume),
-        active_addresses=t.active_addresses,
-        senders=t.senders,
-        receivers=t.receivers,
+        transfers=sums.transfers,
+        volume=int(sums.volume),
+        active_addresses=counts.active_addresses,
+        senders=counts.senders,
+        receivers=counts.receivers,
     )
 
 
@@ -123,7 +169,13 @@ async def list_days(
     """One bucket per UTC day with transfers, oldest first. A day whose distinct counts the
     per-day refresh has not computed yet (the open day of a timescale database, whose sums
     come from real-time aggregation) gets them from its raw rows."""
-    points = await analytics.daily_series(conn, span, chain_id)
+    points = await windows.daily_series(conn, span, chain_id)
+    return await _buckets(conn, points, chain_ids)
+
+
+async def _buckets(
+    conn: Connection, points: Sequence[windows.DailyPoint], chain_ids: Sequence[int]
+) -> list[DayBucket]:
     pending = [p.day for p in points if p.active_addresses is None]
     raw = await _raw_days(conn, chain_ids, min(pending), max(pending)) if pending else {}
     buckets = []
@@ -163,11 +215,29 @@ async def list_largest(
     names: Mapping[int, str],
     limit: int = TOP,
 ) -> list[LargeTransfer]:
-    """The ``limit`` (at most 15) largest transfers of the period, largest (then newest)
-    first."""
+    """The ``limit`` (at most 15) largest transfers of the period on ``chains`` (one, or
+    every chain), largest (then newest) first."""
+    chain_id = chains[0] if len(chains) == 1 else None
+    days = await windows.read_days(conn, analytics.Window(*bounds), chain_id, largest=limit)
+    return await _largest(conn, days, names, limit)
+
+
+async def _largest(
+    conn: Connection, days: windows.WindowDays, names: Mapping[int, str], limit: int
+) -> list[LargeTransfer]:
+    """The largest transfers held by the chain-days read_days picked."""
     if limit > KEPT_LARGEST:
         raise ValueError(f"analytics_daily_largest keeps {KEPT_LARGEST} transfers a chain-day")
-    cur = await conn.execute(Q["largest"], _params(chains, bounds, limit=limit))
+    if not days.buckets:
+        return []
+    params = {
+        "chains": [b.chain_id for b in days.buckets],
+        "days": [b.day for b in days.buckets],
+        "kept": [b.kept for b in days.buckets],
+        "floor": days.floor,
+        "limit": limit,
+    }
+    cur = await conn.execute(Q["largest"], params)
     return [
         LargeTransfer(
             chain_id=int(row["chain_id"]),
@@ -189,10 +259,6 @@ async def find_newest_transfer_at(conn: Connection, chains: Sequence[int]) -> da
     cur = await conn.execute(Q["newest"], {"chains": list(chains)})
     row = await cur.fetchone()
     return None if row is None else row["newest"]
-
-
-def _params(chains: Sequence[int], bounds: Bounds, **extra: Any) -> dict[str, Any]:
-    return {"chains": list(chains), "start": bounds[0], "end": bounds[1], **extra}
 
 
 def _name(names: Mapping[int, str], chain_id: int) -> str:

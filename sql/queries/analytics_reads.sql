@@ -1,8 +1,8 @@
--- Reads of an analytics answer that app/store/analytics.py (the aggregates' own reads) does
--- not provide: the largest transfers, the newest transfer, and a day's figures from the raw
--- rows for the days the per-day refresh has not reached yet (app/store/analytics_reads.py).
+-- Reads of an analytics answer that app/store/analytics_window.py (the aggregates' own reads)
+-- does not provide: the largest transfers, the newest transfer, and a day's figures from the
+-- raw rows for the days the per-day refresh has not reached yet (app/store/analytics_reads.py).
 -- Chains come as an array (%(chains)s: one chain, or every chain) so one plan shape serves
--- both; windows are half-open [%(start)s, %(end)s) on UTC day starts, %(start)s null for "all".
+-- both; windows are half-open [%(start)s, %(end)s) on UTC day starts.
 
 -- name: snapshot
 -- The first statement of the transaction: every read after it sees the same committed rows.
@@ -14,45 +14,25 @@ set transaction isolation level repeatable read, read only;
 set local jit = off;
 
 -- name: largest
--- The largest transfers of a window without scanning it. Each (chain, day) bucket of
--- analytics_daily_base knows its largest transfer; the limit-th largest of those maxima is a
--- floor: the limit biggest buckets each hold a transfer at least that large, so the limit
--- largest transfers are all at least that large, and only the buckets whose maximum reaches
--- it can hold one. A refreshed bucket before today has its 15 largest transfers in
--- analytics_daily_largest (limit <= 15: app/store/analytics_reads.py); another (today's, or
--- one the refresh has not reached: no analytics_daily_uniques row) is read from transfers
--- through transfers_chain_time_idx.
--- The order is app.analytics.breakdowns.top_whales' (bytea sorts as its lowercase hex).
+-- The %(limit)s largest transfers of the chain-days window_days picked (parallel arrays): a
+-- kept day's from analytics_daily_largest, another's (today's, or one the refresh has not
+-- reached) from transfers through transfers_chain_time_idx. The order is
+-- app.analytics.breakdowns.top_whales' (bytea sorts as its lowercase hex).
 with buckets as (
-    select b.chain_id, b.day, b.largest,
-           b.day < date_trunc('day', now(), 'UTC') and exists (
-               select from analytics_daily_uniques u
-               where u.chain_id = b.chain_id and u.day = b.day
-           ) as kept
-    from analytics_daily_base b
-    where b.chain_id = any(%(chains)s)
-      and b.day >= coalesce(%(start)s::timestamptz, '-infinity')
-      and b.day < %(end)s
-),
-floor as (
-    select case when count(*) < %(limit)s then 0 else min(top.largest) end as value
-    from (select largest from buckets order by largest desc limit %(limit)s) as top
-),
-candidates as (
-    select b.* from buckets b cross join floor f where b.largest >= f.value
+    select * from unnest(%(chains)s::integer[], %(days)s::timestamptz[], %(kept)s::boolean[])
+        as c (chain_id, day, kept)
 )
 select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value, t.block_time
 from (
     select l.chain_id, l.tx_hash, l.log_index, l.from_address, l.to_address, l.value,
            l.block_time
-    from candidates b
+    from buckets b
     join analytics_daily_largest l on l.chain_id = b.chain_id and l.day = b.day
     where b.kept
     union all
     select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value,
            t.block_time
-    from candidates b
-    cross join floor f
+    from buckets b
     cross join lateral (
         select t.chain_id, t.tx_hash, t.log_index, t.from_address, t.to_address, t.value,
                t.block_time
@@ -60,7 +40,7 @@ from (
         where t.chain_id = b.chain_id
           and t.block_time >= b.day
           and t.block_time < b.day + interval '1 day'
-          and t.value >= f.value
+          and t.value >= %(floor)s
         -- A bucket gives at most limit rows; the LIMIT also keeps the planner from
         -- flattening this into a join over every transfer: one index range per bucket.
         order by t.value desc, t.block_time desc, t.tx_hash, t.log_index
@@ -68,8 +48,7 @@ from (
     ) as t
     where not b.kept
 ) as t
-cross join floor f
-where t.value >= f.value
+where t.value >= %(floor)s
 order by t.value desc, t.block_time desc, t.chain_id, t.tx_hash, t.log_index
 limit %(limit)s;
 

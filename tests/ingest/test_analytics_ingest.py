@@ -12,6 +12,7 @@ from typing import Any
 
 from app.ingest import aggregates, warm
 from app.store import analytics
+from app.store import analytics_window as windows
 from app.store import pool as pool_module
 from tests.ingest.helpers import make_sim, opened, sim_config, sql
 
@@ -67,7 +68,7 @@ async def test_ingested_history_is_aggregated_exactly(
                 "to": window.end or last + timedelta(days=1),
             }
             for chain in (None, *CHAINS):
-                got = await analytics.window_totals(conn, window, chain)
+                got = await windows.window_totals(conn, window, chain)
                 want = await sql(pool, ACTIVE_RAW, bounds | {"chain": chain})
                 assert got.active_addresses == want[0]["n"], (days, chain)
 

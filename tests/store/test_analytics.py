@@ -17,6 +17,7 @@ from app.domain import Transfer
 from app.ingest import aggregates
 from app.ingest.ranges import StoreSink
 from app.store import analytics
+from app.store import analytics_window as windows
 from app.store import pool as pool_module
 from app.store import transfers as store_transfers
 from tests.conftest import make_config
@@ -28,6 +29,7 @@ NOW = datetime.now(UTC)
 TODAY = data.day_of(NOW)
 SUMS = ("transfers", "volume", "volume_squares", "largest", "mints", "minted", "burns", "burned")
 UNIQUES = ("senders", "receivers", "active_addresses")
+WINDOW_SUMS = ("transfers", "volume", "largest")  # what an answer shows of a window
 
 
 @pytest.fixture(autouse=True)
@@ -88,19 +90,24 @@ def pick(row: dict[str, Any], *, senders: bool = False) -> dict[str, object]:
 
 async def check_windows(pool: Pool, rows: Sequence[Transfer]) -> None:
     """Window totals (exact distinct counts), top addresses and chain shares."""
-    windows = [analytics.Window.last_days(n, NOW) for n in (1, 7, 30, 90)] + [analytics.Window()]
+    spans = [analytics.Window.last_days(n, NOW) for n in (1, 7, 30, 90)] + [analytics.Window()]
     async with pool.connection() as conn:
-        for window in windows:
+        for window in spans:
             for chain_id in (None, *data.CHAINS):
                 ref = data.window(rows, window.start, window.end, chain_id)
-                got = await analytics.window_totals(conn, window, chain_id)
-                assert {k: getattr(got, k) for k in (*SUMS, *UNIQUES)} == ref.sums() | ref.uniques()
+                got = await windows.window_totals(conn, window, chain_id)
+                figures = {k: ref.sums()[k] for k in WINDOW_SUMS} | ref.uniques()
+                assert {k: getattr(got, k) for k in (*WINDOW_SUMS, *UNIQUES)} == figures
+                scope = [t for t in rows if chain_id is None or t.chain_id == chain_id]
+                assert got.days == len(
+                    {data.day_of(t.block_time) for t in scope if in_window(t, window)}
+                )
                 inside = [t for t in rows if in_window(t, window)]
-                top = await analytics.top_addresses(conn, window, chain_id, limit=5)
+                top = await windows.top_addresses(conn, window, chain_id, limit=5)
                 want = data.top_addresses(inside, chain_id)[:5]
                 assert [(a.address, a.sent, a.received, a.sent_volume, a.received_volume)
                         for a in top] == want  # fmt: skip
-            shares = await analytics.chain_distribution(conn, window)
+            shares = await windows.chain_distribution(conn, window)
             ref_shares = {c: data.window(rows, window.start, window.end, c) for c in data.CHAINS}
             assert {s.chain_id: (s.transfers, s.volume, s.active_addresses) for s in shares} == {
                 c: (len(b.values), b.sums()["volume"], len(b.senders | b.receivers))
@@ -128,7 +135,7 @@ async def test_aggregates_equal_the_raw_transfers(config: Config, pool: Pool) ->
     await check_hourly(pool, rows, TODAY - timedelta(days=80))
     await check_windows(pool, rows)
     async with pool.connection() as conn:
-        series = await analytics.daily_series(conn, analytics.Window.last_days(30, NOW), 56)
+        series = await windows.daily_series(conn, analytics.Window.last_days(30, NOW), 56)
     ref = data.buckets(
         [t for t in rows if t.chain_id == 56 and t.block_time >= TODAY - timedelta(days=29)],
         lambda t: data.day_of(t.block_time),
@@ -273,12 +280,12 @@ async def test_empty_and_single_day(config: Config, pool: Pool) -> None:
     await aggregates.backfill(config.settings, 90, now=NOW)  # nothing stored: nothing breaks
     async with pool.connection() as conn:
         for window in (analytics.Window.last_days(7, NOW), analytics.Window()):
-            totals = await analytics.window_totals(conn, window)
+            totals = await windows.window_totals(conn, window)
             assert (totals.transfers, totals.volume, totals.active_addresses) == (0, Decimal(0), 0)
             assert totals.largest is None
-            assert await analytics.daily_series(conn, window) == []
-            assert await analytics.top_addresses(conn, window) == []
-            assert await analytics.chain_distribution(conn, window) == []
+            assert await windows.daily_series(conn, window) == []
+            assert await windows.top_addresses(conn, window) == []
+            assert await windows.chain_distribution(conn, window) == []
     rows = data.rows(1, now=NOW, seed=15, per_day=3, chains=(1,))
     await load(pool, rows)
     await aggregates.backfill(config.settings, 1, now=NOW)

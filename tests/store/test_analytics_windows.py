@@ -16,6 +16,7 @@ from app.domain import Transfer
 from app.ingest import aggregates
 from app.store import analytics
 from app.store import analytics_reads as reads
+from app.store import analytics_window as windows
 from app.store import pool as pool_module
 from tests.store import analytics_data as data
 from tests.store.test_analytics import NOW, TODAY, fetch, load
@@ -146,14 +147,14 @@ async def test_a_moved_day_rebuilds_and_stale_windows_are_not_read(
         await conn.execute("delete from analytics_address_windows where span_days <> 0")
     async with pool.connection() as conn:
         week = analytics.Window.last_days(7, NOW)
-        assert await analytics.find_window_span(conn, week) is None
-        assert await analytics.find_window_span(conn, analytics.Window(None, week.end)) == 0
-        top = await analytics.top_addresses(conn, week, None, limit=5)
+        assert await windows.find_window_span(conn, week) is None
+        assert await windows.find_window_span(conn, analytics.Window(None, week.end)) == 0
+        top = await windows.top_addresses(conn, week, None, limit=5)
         inside = [t for t in rows if t.block_time >= week.start]  # type: ignore[operator]
         assert [(a.address, a.sent, a.received) for a in top] == [
             r[:3] for r in data.top_addresses(inside)[:5]
         ]
-        totals = await analytics.window_totals(conn, week, None)
+        totals = await windows.window_totals(conn, week, None)
         assert totals.active_addresses == len(
             {t.from_address for t in inside} | {t.to_address for t in inside}
         )
@@ -178,9 +179,9 @@ async def test_a_deferred_backfill_sets_windows_aside_until_caught_up(
         aside = {r["span_days"] for r in state if r["as_of"] is None}
         assert aside == {0, 7, 30, 90, -30}  # the windows holding day -35 or day -3
         week = analytics.Window.last_days(7, NOW)
-        assert await analytics.find_window_span(conn, week) is None
+        assert await windows.find_window_span(conn, week) is None
         await analytics.catch_up_windows(conn)
-        assert await analytics.find_window_span(conn, week) == 7
+        assert await windows.find_window_span(conn, week) == 7
     await aggregates.backfill(config.settings, 40, now=NOW)  # every other day, then caught up
     await check(pool, rows)
 
@@ -195,9 +196,9 @@ async def test_exact_windows_only_are_served_from_the_precomputed_rows(
     async with pool.connection() as conn:
         for days in (7, 30, 90):
             window = analytics.Window.last_days(days, NOW)
-            assert await analytics.find_window_span(conn, window) == days
-            assert await analytics.find_window_span(conn, window.previous()) == -days
-        assert await analytics.find_window_span(conn, analytics.Window(None, end)) == 0
+            assert await windows.find_window_span(conn, window) == days
+            assert await windows.find_window_span(conn, window.previous()) == -days
+        assert await windows.find_window_span(conn, analytics.Window(None, end)) == 0
         for other in (
             analytics.Window.last_days(1, NOW),
             analytics.Window.last_days(14, NOW),
@@ -207,12 +208,12 @@ async def test_exact_windows_only_are_served_from_the_precomputed_rows(
             analytics.Window(None, end - analytics.DAY),
             analytics.Window(),
         ):
-            assert await analytics.find_window_span(conn, other) is None
+            assert await windows.find_window_span(conn, other) is None
         # Served from the windows, the top addresses are the raw transfers' (all chains and one).
         week = analytics.Window.last_days(7, NOW)
         inside = [t for t in rows if t.block_time >= week.start]  # type: ignore[operator]
         for chain_id in (None, 137):
-            top = await analytics.top_addresses(conn, week, chain_id, limit=4)
+            top = await windows.top_addresses(conn, week, chain_id, limit=4)
             assert [
                 (a.address, a.sent, a.received, a.sent_volume, a.received_volume) for a in top
             ] == data.top_addresses(inside, chain_id)[:4]

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app import errors
 from app.analytics import breakdowns, metrics, ranges, series
@@ -95,6 +97,13 @@ def test_tokens_are_exact_until_the_float() -> None:
     assert series.tokens(10**30, 18) == 1e12
     assert series.tokens(1, 18) == 1e-18
     assert series.tokens(2**256 - 1, 18) == pytest.approx(1.157920892373162e59)
+
+
+@given(st.integers(min_value=0, max_value=2**256 - 1), st.integers(min_value=0, max_value=36))
+def test_integer_tokens_round_as_the_exact_fraction(raw: int, decimals: int) -> None:
+    """The int fast path is the correctly rounded float of the exact quotient."""
+    assert series.tokens(raw, decimals) == float(Fraction(raw, 10**decimals))
+    assert series.tokens(Fraction(raw), decimals) == float(Fraction(raw, 10**decimals))
 
 
 @pytest.mark.parametrize(
