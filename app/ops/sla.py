@@ -2,7 +2,8 @@
 source, over the last hour and the last 24 hours, from the stored call records
 (app.store.sla). GraphQL ``sla`` serves them; the worker's ``sla_report`` job logs them as one
 structured line (``event: "sla"``) every TOKENPULSE_SLA_LOG_INTERVAL_SECONDS, for log-based
-alerting and dashboards without PostgreSQL access.
+alerting and dashboards without PostgreSQL access. The status page (app.web.status) reads the
+same store function in its own bounded transaction.
 """
 
 from __future__ import annotations

@@ -70,11 +70,5 @@ async def latest_validation(conn: Connection) -> Row | None:
 
 
 @wrap_exceptions
-async def source_sla(conn: Connection, kind: str) -> list[Row]:
-    """``kind`` price or finality: per source and span (1h, 24h) calls, success, p50/95/99."""
-    return await _all(conn, {"price": "price_sla", "finality": "finality_sla"}[kind])
-
-
-@wrap_exceptions
 async def recent_alerts(conn: Connection, limit: int = 20) -> list[Row]:
     return await _all(conn, "recent_alerts", {"limit": limit})

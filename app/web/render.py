@@ -17,7 +17,7 @@ from app.ops.health_detail import Detail, KeyUsage, Window
 from app.web import svg
 
 if TYPE_CHECKING:
-    from app.web.status import SourceSla
+    from app.store.sla import SourceStats
 
 _STATIC = resources.files("app.web") / "static"
 STYLE = (_STATIC / "status.css").read_text("utf-8")
@@ -27,7 +27,7 @@ _TONES |= {"half_open": "warn", "down": "bad", "stale": "bad", "cold": "bad", "o
 _TONES |= {"failed": "bad", "critical": "bad", "warning": "warn", "info": "info"}
 
 
-def page(report: Report, sla: Mapping[str, Sequence[SourceSla]], now: datetime) -> str:
+def page(report: Report, sla: Mapping[str, Sequence[SourceStats]], now: datetime) -> str:
     sections = (
         _chains(report.chains),
         _breakers(report.detail),
@@ -176,7 +176,7 @@ def _budget_row(key: KeyUsage) -> Sequence[str]:
     )
 
 
-def _sla(detail: Detail, sla: Mapping[str, Sequence[SourceSla]]) -> str:
+def _sla(detail: Detail, sla: Mapping[str, Sequence[SourceStats]]) -> str:
     parts = [_source_sla(kind, sla.get(kind)) for kind in ("price", "finality")]
     calls = [
         svg.Bar(
@@ -195,7 +195,7 @@ def _sla(detail: Detail, sla: Mapping[str, Sequence[SourceSla]]) -> str:
     )
 
 
-def _source_sla(kind: str, rows: Sequence[SourceSla] | None) -> str:
+def _source_sla(kind: str, rows: Sequence[SourceStats] | None) -> str:
     title = f"<h3>{escape(kind.capitalize())} sources: latency p50 / p95 / p99 and success</h3>"
     if rows is None:
         text = (
@@ -204,12 +204,12 @@ def _source_sla(kind: str, rows: Sequence[SourceSla] | None) -> str:
         )
         return title + f'<p class="unknown" data-sla="{kind}-pending">{escape(text)}</p>'
     body = [
-        (escape(r.source), escape(r.span), num(r.calls), f"{r.success_rate:.1%}",
+        (escape(r.source), escape(r.window_name), num(r.calls), f"{r.success_rate:.1%}",
          num(r.p50_ms, " ms"), num(r.p95_ms, " ms"), num(r.p99_ms, " ms"))
         for r in rows
     ]  # fmt: skip
     head = ("source", "window", "calls", "success", "p50", "p95", "p99")
-    daily = [r for r in rows if r.span == "24h"]
+    daily = [r for r in rows if r.window_name == "24h"]
     chart = svg.bars(
         f"{kind} p95 latency over 24 h",
         [svg.Bar(r.source, r.p95_ms, f"p95 {num(r.p95_ms, ' ms')}", _sla_tone(r)) for r in daily],
@@ -218,7 +218,7 @@ def _source_sla(kind: str, rows: Sequence[SourceSla] | None) -> str:
     return title + f'<div data-sla="{kind}">{table(head, body, empty)}{chart}</div>'
 
 
-def _sla_tone(row: SourceSla) -> str:
+def _sla_tone(row: SourceStats) -> str:
     return "ok" if row.success_rate >= 0.99 else "warn" if row.success_rate >= 0.9 else "bad"
 
 

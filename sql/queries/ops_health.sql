@@ -84,35 +84,3 @@ select id, kind, severity, chain_id, message, occurrences, created_at, last_seen
 from alerts
 order by (resolved_at is null) desc, last_seen_at desc, id desc
 limit %(limit)s
-
-
--- name: price_sla
--- Per price source over the last hour and 24 hours: calls, success rate and latency
--- percentiles of every probe (failures included: a slow timeout is part of the SLA).
-select o.source, s.span, count(*)::bigint as calls,
-       avg(o.ok::int)::double precision as success_rate,
-       percentile_cont(0.5) within group (order by o.latency_ms) as p50_ms,
-       percentile_cont(0.95) within group (order by o.latency_ms) as p95_ms,
-       percentile_cont(0.99) within group (order by o.latency_ms) as p99_ms
-from price_observations as o
-cross join lateral (
-    values ('1h', o.observed_at >= now() - interval '1 hour'), ('24h', true)
-) as s (span, included)
-where o.observed_at >= now() - interval '24 hours' and s.included
-group by o.source, s.span
-order by o.source, s.span
-
--- name: finality_sla
--- The same per finality source (rpc, etherscan, explorer) over every chain.
-select o.source, s.span, count(*)::bigint as calls,
-       avg(o.ok::int)::double precision as success_rate,
-       percentile_cont(0.5) within group (order by o.latency_ms) as p50_ms,
-       percentile_cont(0.95) within group (order by o.latency_ms) as p95_ms,
-       percentile_cont(0.99) within group (order by o.latency_ms) as p99_ms
-from finality_observations as o
-cross join lateral (
-    values ('1h', o.observed_at >= now() - interval '1 hour'), ('24h', true)
-) as s (span, included)
-where o.observed_at >= now() - interval '24 hours' and s.included
-group by o.source, s.span
-order by o.source, s.span

@@ -1,4 +1,6 @@
 -- name: list_stats
+-- The one SLA computation: GraphQL sla, the sla_report log line and the status page all read
+-- it (app.store.sla), so their windows and success rates agree exactly.
 -- Latency percentiles (continuous: linear interpolation between the two nearest calls) and
 -- success counts per kind and source, over each window ending at %(now)s. Every call counts
 -- towards the latency, failures included: it is what the caller waited. Both tables are read

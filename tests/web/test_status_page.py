@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 
 from starlette.testclient import TestClient
 
@@ -13,6 +14,8 @@ from app.asgi import create_app
 from app.config import Config
 from app.store import alerts as store_alerts
 from app.store import pool as pool_module
+from app.store.sla import SourceStats
+from app.web import status
 from tests.api.conftest import seed
 from tests.api.test_health_detail import _seed_detail
 
@@ -77,6 +80,10 @@ def test_the_page_shows_every_section(config: Config) -> None:
 
 
 def test_sla_is_marked_pending_without_its_table(config: Config) -> None:
+    """A missing observations table makes the SLA part say "not available yet", never fail
+    the page. The figures come from one query over both tables (app.store.sla, shared with
+    GraphQL ``sla`` and the ``sla`` log line), so without the price table there are none for
+    finality either: both kinds are pending, where each kind used to have its own query."""
     seed(config, leader=True, synced=True)
 
     async def drop() -> None:
@@ -89,7 +96,23 @@ def test_sla_is_marked_pending_without_its_table(config: Config) -> None:
     html = _page(config)
     assert 'data-sla="price-pending"' in html
     assert "Not available yet: fills in once price observations are recorded" in html
-    assert 'data-sla="finality"' in html
+    assert 'data-sla="finality-pending"' in html
+    assert 'data-sla="price"' not in html
+
+
+def test_sla_rows_are_grouped_by_kind_in_the_page_order() -> None:
+    """app.store.sla lists 1h before 24h; the page's tables go by source, each 1h then 24h."""
+    at = datetime(2026, 11, 29, tzinfo=UTC)
+
+    def stats(window: str, source: str) -> SourceStats:
+        return SourceStats(window, "price", source, 4, 3, 1.0, 2.0, 3.0, at)
+
+    listed = [stats("1h", "b"), stats("1h", "a"), stats("24h", "a"), stats("24h", "b")]
+    grouped = status.by_kind(listed)
+    assert [(r.source, r.window_name) for r in grouped["price"]] == [
+        ("a", "1h"), ("a", "24h"), ("b", "1h"), ("b", "24h"),
+    ]  # fmt: skip
+    assert grouped["finality"] == []  # its table exists: an empty table, not "pending"
 
 
 def test_the_page_answers_with_the_database_down(offline: TestClient) -> None:
