@@ -2,17 +2,22 @@
 
 :func:`read_inputs` runs the reads of one window in one read-only REPEATABLE READ snapshot
 (the caller's transaction), so the daily series, the totals and the breakdowns agree with each
-other even while the worker commits. Most figures come from the aggregates' own reads
-(app.store.analytics: daily series, window totals with exact distinct counts, top addresses,
-chain distribution); this module adds what those do not give, in
+other even while the worker commits. Most figures come from the reads of a window
+(app.store.analytics_window: the daily sums of both periods in one read of the aggregate,
+distinct counts, top addresses); this module adds what those do not give, in
 ``sql/queries/analytics_reads.sql``: the largest transfers (the kept 15 largest of a few
 chain-days picked from the daily maxima, never a scan of the window), the newest transfer, and the
 distinct counts of a day the per-day refresh has not reached yet (raw rows of that day).
+
+The statements go in two batches (app.store.batch: one round trip each): what needs nothing
+else (the snapshot, the precomputed windows, the daily sums, the newest transfer), then what
+needs their results (distinct counts and top addresses of the precomputed windows, the largest
+transfers of the candidate chain-days, the raw counts of a day not refreshed yet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +31,7 @@ from app.analytics.inputs import (
 )
 from app.store import analytics, queries
 from app.store import analytics_window as windows
+from app.store.batch import Batch, Pending, Read, Rows, batch, fetch
 from app.store.errors import wrap_exceptions
 from app.store.pool import Connection
 
@@ -33,6 +39,18 @@ Q = queries.load("analytics_reads")
 TOP = 15  # rows of each breakdown (app.analytics.breakdowns.TOP)
 KEPT_LARGEST = 15  # transfers a chain-day in analytics_daily_largest (040_analytics.sql)
 Bounds = tuple[datetime | None, datetime]  # [start, end) on UTC day starts; None: unbounded
+RawDays = dict[datetime, tuple[int, int, int]]  # day -> senders, receivers, active addresses
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """One answer's question."""
+
+    window: analytics.Window
+    previous: analytics.Window | None
+    chain_id: int | None
+    chain_ids: Sequence[int]
+    names: Mapping[int, str]
 
 
 @wrap_exceptions
@@ -49,45 +67,34 @@ async def read_inputs(
     """The inputs of a window for one chain (or every chain: ``chain_id`` None, with
     ``chain_ids`` every chain the store knows), and the totals of the period before it.
 
-    Must be the first thing the caller's transaction does (it sets the snapshot). The daily
-    sums are read once for both periods (app.store.analytics_window.read_days); the distinct
-    counts of both periods and every chain in one more statement when the windows are
-    precomputed (the 7/30/90-day and all ranges, as of the last refresh)."""
-    await conn.execute(Q["snapshot"])
-    await conn.execute(Q["no_jit"])
-    span = analytics.Window(*window)
+    Must be the first thing the caller's transaction does (it sets the snapshot)."""
     before = None if previous is None else analytics.Window(*previous)
-    spans = await _spans(conn, span, before)
-    days = await windows.read_days(conn, span, chain_id, previous=before, largest=TOP)
-    counts = await _counts(conn, span, before, chain_id, spans)
-    totals = _totals(days.sums, counts.window)
+    ask = _Ask(analytics.Window(*window), before, chain_id, chain_ids, names)
+    async with batch(conn) as first:
+        await first.command(Q["snapshot"])
+        await first.command(Q["no_jit"])
+        span = await first.add(windows.span_read(ask.window))
+        span_before = None if before is None else await first.add(windows.span_read(before))
+        days = await first.add(windows.days_read(ask.window, chain_id, previous=before))
+        newest = await first.add(_newest_read(chain_ids))
+    spans = (span.value, None if span_before is None else span_before.value)
+    async with batch(conn) as second:
+        counts = await _add_counts(second, ask, spans)
+        top = await second.add(windows.top_read(ask.window, chain_id, TOP, spans[0]))
+        largest = await second.add(_largest_read(days.value, names, TOP))
+        raw = await second.add(_raw_read(days.value.days, chain_ids))
+    found = counts()
+    totals = _totals(days.value.sums, found.window)
     return AnalyticsInputs(
-        days=tuple(await _buckets(conn, days.days, chain_ids)),
+        days=tuple(_buckets(days.value.days, raw.value)),
         totals=totals,
-        previous=None if days.previous is None else _totals(days.previous, counts.previous),
-        chains=tuple(_chains(days, chain_id, totals, counts.chains, names)),
-        top_addresses=tuple(
-            AddressActivity(
-                address=a.address,
-                sent=a.sent,
-                received=a.received,
-                sent_volume=int(a.sent_volume),
-                received_volume=int(a.received_volume),
-            )
-            for a in await windows.top_addresses(conn, span, chain_id, TOP, span=spans[0])
-        ),
-        largest_transfers=tuple(await _largest(conn, days, names, TOP)),
-        newest_transfer_at=await find_newest_transfer_at(conn, chain_ids),
+        previous=_previous(days.value.previous, found.previous),
+        chains=tuple(_chains(days.value, ask, totals, found.chains)),
+        top_addresses=tuple(_activity(a) for a in top.value),
+        largest_transfers=tuple(largest.value),
+        newest_transfer_at=newest.value,
         decimals=decimals,
     )
-
-
-async def _spans(
-    conn: Connection, window: analytics.Window, previous: analytics.Window | None
-) -> tuple[int | None, int | None]:
-    """The precomputed windows of both periods (each may be None: not kept, or stale)."""
-    found = await windows.find_window_span(conn, window)
-    return found, None if previous is None else await windows.find_window_span(conn, previous)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,53 +104,69 @@ class _Counts:
     chains: Mapping[int, int]  # each chain's active addresses in the window
 
 
-async def _counts(
-    conn: Connection,
-    window: analytics.Window,
-    previous: analytics.Window | None,
-    chain_id: int | None,
-    spans: tuple[int | None, int | None],
-) -> _Counts:
-    """Both periods' distinct counts and the chains' (only for every chain together)."""
-    scope = windows.EVERY_CHAIN if chain_id is None else chain_id
-    kept = [s for s in spans if s is not None]
-    found = await windows.read_kept_counts(conn, kept) if kept else {}
+async def _add_counts(
+    into: Batch, ask: _Ask, spans: tuple[int | None, int | None]
+) -> Callable[[], _Counts]:
+    """Adds the reads of both periods' distinct counts, and of each chain's when the answer
+    is for every chain; returns what gives them once the batch has ended. Precomputed windows
+    share one read of analytics_window_counts; any other is counted from the day bitmaps."""
+    scope = windows.EVERY_CHAIN if ask.chain_id is None else ask.chain_id
+    kept_spans = [s for s in spans if s is not None]
+    kept = await into.add(windows.kept_counts_read(kept_spans)) if kept_spans else None
 
-    async def period(bounds: analytics.Window | None, span: int | None) -> windows.Counts:
+    async def period(
+        bounds: analytics.Window | None, span: int | None
+    ) -> Callable[[], windows.Counts]:
         if bounds is None:
-            return windows.Counts()
-        if span is not None:
-            return found.get((span, scope), windows.Counts())
-        return await windows.read_counts(conn, bounds, chain_id, span=None)
+            return windows.Counts
+        if span is not None and kept is not None:
+            return lambda: kept.value.get((span, scope), windows.Counts())
+        counted = await into.add(windows.counts_read(bounds, ask.chain_id))
+        return lambda: counted.value
 
-    chains: Mapping[int, int] = {}
-    if chain_id is None and spans[0] is not None:
-        chains = {c: n.active_addresses for (s, c), n in found.items() if s == spans[0] and c}
-    elif chain_id is None:
-        chains = await windows.read_chain_counts(conn, window, span=None)
-    return _Counts(await period(window, spans[0]), await period(previous, spans[1]), chains)
+    now, before = await period(ask.window, spans[0]), await period(ask.previous, spans[1])
+    chains = await _add_chain_counts(into, ask, spans[0], kept)
+    return lambda: _Counts(now(), before(), chains())
+
+
+async def _add_chain_counts(
+    into: Batch,
+    ask: _Ask,
+    span: int | None,
+    kept: Pending[dict[tuple[int, int], windows.Counts]] | None,
+) -> Callable[[], Mapping[int, int]]:
+    if ask.chain_id is not None:
+        return dict  # one chain's share is its window totals (_chains)
+    if span is not None and kept is not None:
+        return lambda: {
+            c: n.active_addresses for (s, c), n in kept.value.items() if s == span and c
+        }
+    counted = await into.add(windows.chain_counts_read(ask.window))
+    return lambda: counted.value
+
+
+def _previous(sums: windows.Sums | None, counts: windows.Counts) -> WindowTotals | None:
+    return None if sums is None else _totals(sums, counts)
 
 
 def _chains(
-    days: windows.WindowDays,
-    chain_id: int | None,
-    totals: WindowTotals,
-    active: Mapping[int, int],
-    names: Mapping[int, str],
+    days: windows.WindowDays, ask: _Ask, totals: WindowTotals, active: Mapping[int, int]
 ) -> list[ChainActivity]:
     """Each chain's share; one chain's is its window totals (the distribution would compute
     every chain's distinct addresses to keep one)."""
-    if chain_id is not None:
+    if ask.chain_id is not None:
         if not totals.transfers:
             return []
-        name = _name(names, chain_id)
+        name = _name(ask.names, ask.chain_id)
         return [
-            ChainActivity(chain_id, name, totals.transfers, totals.volume, totals.active_addresses)
+            ChainActivity(
+                ask.chain_id, name, totals.transfers, totals.volume, totals.active_addresses
+            )
         ]
     return [
         ChainActivity(
             chain_id=s.chain_id,
-            name=_name(names, s.chain_id),
+            name=_name(ask.names, s.chain_id),
             transfers=s.transfers,
             volume=int(s.volume),
             active_addresses=s.active_addresses,
@@ -162,6 +185,16 @@ def _totals(sums: windows.Sums, counts: windows.Counts) -> WindowTotals:
     )
 
 
+def _activity(a: windows.TopAddress) -> AddressActivity:
+    return AddressActivity(
+        address=a.address,
+        sent=a.sent,
+        received=a.received,
+        sent_volume=int(a.sent_volume),
+        received_volume=int(a.received_volume),
+    )
+
+
 @wrap_exceptions
 async def list_days(
     conn: Connection, span: analytics.Window, chain_id: int | None, chain_ids: Sequence[int]
@@ -170,14 +203,10 @@ async def list_days(
     per-day refresh has not computed yet (the open day of a timescale database, whose sums
     come from real-time aggregation) gets them from its raw rows."""
     points = await windows.daily_series(conn, span, chain_id)
-    return await _buckets(conn, points, chain_ids)
+    return _buckets(points, await fetch(conn, _raw_read(points, chain_ids)))
 
 
-async def _buckets(
-    conn: Connection, points: Sequence[windows.DailyPoint], chain_ids: Sequence[int]
-) -> list[DayBucket]:
-    pending = [p.day for p in points if p.active_addresses is None]
-    raw = await _raw_days(conn, chain_ids, min(pending), max(pending)) if pending else {}
+def _buckets(points: Sequence[windows.DailyPoint], raw: RawDays) -> list[DayBucket]:
     buckets = []
     for p in points:
         senders, receivers, active = raw.get(p.day) or (p.senders, p.receivers, p.active_addresses)
@@ -196,15 +225,29 @@ async def _buckets(
     return buckets
 
 
-async def _raw_days(
-    conn: Connection, chains: Sequence[int], first: datetime, last: datetime
-) -> dict[datetime, tuple[int, int, int]]:
-    params = {"chains": list(chains), "start": first, "end": last + timedelta(days=1)}
-    cur = await conn.execute(Q["raw_days"], params)
-    return {
-        row["day"]: (int(row["senders"]), int(row["receivers"]), int(row["active_addresses"]))
-        for row in await cur.fetchall()
+def _raw_read(points: Sequence[windows.DailyPoint], chains: Sequence[int]) -> Read[RawDays]:
+    """The distinct counts, from the raw rows, of the days the per-day refresh has not
+    reached (none: an empty range, which reads nothing)."""
+    pending = [p.day for p in points if p.active_addresses is None]
+
+    def parse(rows: Rows) -> RawDays:
+        return {
+            row["day"]: (
+                int(row["senders"]),
+                int(row["receivers"]),
+                int(row["active_addresses"]),
+            )
+            for row in rows
+        }
+
+    if not pending:
+        return Read.nothing(parse)
+    params = {
+        "chains": list(chains),
+        "start": min(pending),
+        "end": max(pending) + timedelta(days=1),
     }
+    return Read(Q["raw_days"], params, parse)
 
 
 @wrap_exceptions
@@ -218,18 +261,19 @@ async def list_largest(
     """The ``limit`` (at most 15) largest transfers of the period on ``chains`` (one, or
     every chain), largest (then newest) first."""
     chain_id = chains[0] if len(chains) == 1 else None
-    days = await windows.read_days(conn, analytics.Window(*bounds), chain_id, largest=limit)
-    return await _largest(conn, days, names, limit)
+    span = analytics.Window(*bounds)
+    days = await fetch(conn, windows.days_read(span, chain_id, largest=limit))
+    return await fetch(conn, _largest_read(days, names, limit))
 
 
-async def _largest(
-    conn: Connection, days: windows.WindowDays, names: Mapping[int, str], limit: int
-) -> list[LargeTransfer]:
-    """The largest transfers held by the chain-days read_days picked."""
+def _largest_read(
+    days: windows.WindowDays, names: Mapping[int, str], limit: int
+) -> Read[list[LargeTransfer]]:
+    """The largest transfers held by the chain-days days_read picked (with ``limit``)."""
     if limit > KEPT_LARGEST:
         raise ValueError(f"analytics_daily_largest keeps {KEPT_LARGEST} transfers a chain-day")
     if not days.buckets:
-        return []
+        return Read.nothing(lambda rows: [])
     params = {
         "chains": [b.chain_id for b in days.buckets],
         "days": [b.day for b in days.buckets],
@@ -237,28 +281,36 @@ async def _largest(
         "floor": days.floor,
         "limit": limit,
     }
-    cur = await conn.execute(Q["largest"], params)
-    return [
-        LargeTransfer(
-            chain_id=int(row["chain_id"]),
-            chain_name=_name(names, int(row["chain_id"])),
-            tx_hash=_hex(row["tx_hash"]),
-            log_index=int(row["log_index"]),
-            from_address=_hex(row["from_address"]),
-            to_address=_hex(row["to_address"]),
-            value=int(row["value"]),
-            block_time=row["block_time"],
-        )
-        for row in await cur.fetchall()
-    ]
+
+    def parse(rows: Rows) -> list[LargeTransfer]:
+        return [
+            LargeTransfer(
+                chain_id=int(row["chain_id"]),
+                chain_name=_name(names, int(row["chain_id"])),
+                tx_hash=_hex(row["tx_hash"]),
+                log_index=int(row["log_index"]),
+                from_address=_hex(row["from_address"]),
+                to_address=_hex(row["to_address"]),
+                value=int(row["value"]),
+                block_time=row["block_time"],
+            )
+            for row in rows
+        ]
+
+    return Read(Q["largest"], params, parse)
+
+
+def _newest_read(chains: Sequence[int]) -> Read[datetime | None]:
+    def parse(rows: Rows) -> datetime | None:
+        return rows[0]["newest"] if rows else None
+
+    return Read(Q["newest"], {"chains": list(chains)}, parse)
 
 
 @wrap_exceptions
 async def find_newest_transfer_at(conn: Connection, chains: Sequence[int]) -> datetime | None:
     """Block time of the newest stored transfer of the chains, or None."""
-    cur = await conn.execute(Q["newest"], {"chains": list(chains)})
-    row = await cur.fetchone()
-    return None if row is None else row["newest"]
+    return await fetch(conn, _newest_read(chains))
 
 
 def _name(names: Mapping[int, str], chain_id: int) -> str:

@@ -18,7 +18,6 @@ Reads take a connection and never commit.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +26,7 @@ from typing import Any
 
 from app.store import queries
 from app.store.analytics import Window
+from app.store.batch import Read, Rows, fetch
 from app.store.errors import wrap_exceptions
 from app.store.pool import Connection
 
@@ -152,56 +152,50 @@ class WindowDays:
     floor: Decimal = Decimal(0)  # every one of the largest transfers is at least this
 
 
-class Lookup(enum.Enum):
-    """Find the precomputed window yourself (a caller that knows it passes it instead)."""
-
-    SPAN = "span"
-
-
-SpanOrLookup = int | None | Lookup
-
-
 @dataclass
 class _Rows:
     days: list[DailyPoint] = field(default_factory=list)
-    previous_days: list[DailyPoint] = field(default_factory=list)
+    previous: Sums = Sums()
     chains: list[ChainShare] = field(default_factory=list)
     buckets: list[Bucket] = field(default_factory=list)
     floor: Decimal = Decimal(0)
 
 
-@wrap_exceptions
-async def read_days(
-    conn: Connection,
+# -- reads (app.store.batch: run alone with fetch, or several in one round trip) ----------
+
+
+def days_read(
     window: Window,
     chain_id: int | None = None,
     *,
     previous: Window | None = None,
     largest: int = 15,
-) -> WindowDays:
+) -> Read[WindowDays]:
     """The daily sums of ``window`` (one chain, or every chain: ``chain_id`` None) and, when
     given, of ``previous`` (the period just before it), in one statement; ``largest``: how
     many of the largest transfers the buckets must be able to give."""
     if previous is not None and previous.end != window.start:
         raise ValueError("the previous period must end where the window starts")
-    start = window.start if previous is None else previous.start
     params = {
-        "from": start,
+        "from": window.start if previous is None else previous.start,
         "start": window.start,
         "to": window.end,
         "chain_id": chain_id,
         "limit": largest,
     }
-    cur = await conn.execute(Q["window_days"], params)
-    rows = _split(await cur.fetchall())
-    return WindowDays(
-        sums=Sums.of(rows.days),
-        previous=None if previous is None else Sums.of(rows.previous_days),
-        chains=_by_volume(rows.chains),
-        days=tuple(sorted(rows.days, key=lambda d: d.day)),
-        buckets=tuple(rows.buckets),
-        floor=rows.floor,
-    )
+
+    def parse(rows: Rows) -> WindowDays:
+        found = _split(rows)
+        return WindowDays(
+            sums=Sums.of(found.days),
+            previous=None if previous is None else found.previous,
+            chains=_by_volume(found.chains),
+            days=tuple(sorted(found.days, key=lambda d: d.day)),
+            buckets=tuple(found.buckets),
+            floor=found.floor,
+        )
+
+    return Read(Q["window_days"], params, parse)
 
 
 def _by_volume(shares: list[ChainShare]) -> tuple[ChainShare, ...]:
@@ -216,7 +210,11 @@ def _split(rows: Iterable[Mapping[str, Any]]) -> _Rows:
     for row in rows:
         kind = row["kind"]
         if kind == "day":
-            (found.previous_days if row["previous"] else found.days).append(_point(row))
+            found.days.append(_point(row))
+        elif kind == "previous":
+            found.previous = Sums(
+                int(row["transfers"]), row["volume"], row["largest"], int(row["days"])
+            )
         elif kind == "chain":
             if row["transfers"]:
                 share = ChainShare(int(row["chain_id"]), int(row["transfers"]), row["volume"], 0)
@@ -240,62 +238,78 @@ def _point(row: Mapping[str, Any]) -> DailyPoint:
     )
 
 
-@wrap_exceptions
-async def find_window_span(conn: Connection, window: Window) -> int | None:
+def span_read(window: Window) -> Read[int | None]:
     """The precomputed window holding exactly ``window``'s days, or None: n for the last n
     days, -n for the n days before those, 0 for every day (sql/migrations/0012)."""
     if window.end is None:
-        return None
-    cur = await conn.execute(Q["window_span"], {"from": window.start, "to": window.end})
-    row = await cur.fetchone()
-    return None if row is None else int(row["span_days"])
+        raise ValueError("only a window with an end can be precomputed")
+
+    def parse(rows: Rows) -> int | None:
+        return int(rows[0]["span_days"]) if rows else None
+
+    return Read(Q["window_span"], {"from": window.start, "to": window.end}, parse)
 
 
-async def _span(conn: Connection, window: Window, span: SpanOrLookup) -> int | None:
-    return await find_window_span(conn, window) if isinstance(span, Lookup) else span
-
-
-@wrap_exceptions
-async def read_kept_counts(conn: Connection, spans: Sequence[int]) -> dict[tuple[int, int], Counts]:
+def kept_counts_read(spans: Sequence[int]) -> Read[dict[tuple[int, int], Counts]]:
     """The distinct counts of precomputed windows by (span, chain_id); chain 0: every chain.
     A chain absent from a window had no transfer in it."""
-    cur = await conn.execute(Q["counts_kept"], {"spans": list(spans)})
-    return {
-        (int(r["span_days"]), int(r["chain_id"])): Counts(
-            int(r["senders"]), int(r["receivers"]), int(r["active_addresses"])
-        )
-        for r in await cur.fetchall()
-    }
+
+    def parse(rows: Rows) -> dict[tuple[int, int], Counts]:
+        return {(int(r["span_days"]), int(r["chain_id"])): _counts(r) for r in rows}
+
+    return Read(Q["counts_kept"], {"spans": list(spans)}, parse)
 
 
-@wrap_exceptions
-async def read_counts(
-    conn: Connection, window: Window, chain_id: int | None, *, span: SpanOrLookup = Lookup.SPAN
-) -> Counts:
-    """Distinct senders, receivers and active addresses of ``window`` (an address active on
-    several days, or chains for every chain together, counts once)."""
+def counts_read(window: Window, chain_id: int | None) -> Read[Counts]:
+    """Distinct senders, receivers and active addresses of any ``window`` from the day
+    bitmaps (an address active on several days, or chains for every chain, counts once)."""
     scope = EVERY_CHAIN if chain_id is None else chain_id
-    found = await _span(conn, window, span)
-    if found is not None:
-        return (await read_kept_counts(conn, [found])).get((found, scope), Counts())
-    cur = await conn.execute(Q["counts"], window.params() | {"chain_id": scope})
-    row = await cur.fetchone()
-    if row is None:  # an aggregate without GROUP BY always returns one row
-        raise RuntimeError("window counts returned no row")
+
+    def parse(rows: Rows) -> Counts:
+        return _counts(rows[0])  # an aggregate without GROUP BY: always one row
+
+    return Read(Q["counts"], window.params() | {"chain_id": scope}, parse)
+
+
+def _counts(row: Mapping[str, Any]) -> Counts:
     return Counts(int(row["senders"]), int(row["receivers"]), int(row["active_addresses"]))
 
 
-@wrap_exceptions
-async def read_chain_counts(
-    conn: Connection, window: Window, *, span: SpanOrLookup = Lookup.SPAN
-) -> dict[int, int]:
-    """Each chain's distinct active addresses in ``window`` (chains without any absent)."""
-    found = await _span(conn, window, span)
-    if found is not None:
-        kept = await read_kept_counts(conn, [found])
-        return {c: n.active_addresses for (_, c), n in kept.items() if c != EVERY_CHAIN}
-    cur = await conn.execute(Q["chain_counts"], window.params())
-    return {int(r["chain_id"]): int(r["active_addresses"]) for r in await cur.fetchall()}
+def chain_counts_read(window: Window) -> Read[dict[int, int]]:
+    """Each chain's distinct active addresses in any ``window``, from the day bitmaps."""
+
+    def parse(rows: Rows) -> dict[int, int]:
+        return {int(r["chain_id"]): int(r["active_addresses"]) for r in rows}
+
+    return Read(Q["chain_counts"], window.params(), parse)
+
+
+def top_read(
+    window: Window, chain_id: int | None, limit: int, span: int | None
+) -> Read[list[TopAddress]]:
+    """The addresses with the most transfers (sent + received) in ``window``, ties by volume
+    then address; with ``chain_id`` None an address's chains are added together. A
+    precomputed window (``span``) is read from its index (analytics_address_windows); any
+    other groups analytics_address_daily, the same figures, slower."""
+    if span is not None:
+        ask = {"span": span, "chain_id": EVERY_CHAIN if chain_id is None else chain_id}
+        return Read(Q["top_addresses_window"], ask | {"limit": limit}, _top)
+    params = window.params() | {"limit": limit, "chain_id": chain_id}
+    query = Q["top_addresses_global"] if chain_id is None else Q["top_addresses_chain"]
+    return Read(query, params, _top)
+
+
+def _top(rows: Rows) -> list[TopAddress]:
+    return [
+        TopAddress(
+            "0x" + bytes(r["address"]).hex(),
+            r["sent"],
+            r["received"],
+            r["sent_volume"],
+            r["received_volume"],
+        )
+        for r in rows
+    ]
 
 
 def with_counts(shares: Iterable[ChainShare], active: Mapping[int, int]) -> list[ChainShare]:
@@ -303,6 +317,38 @@ def with_counts(shares: Iterable[ChainShare], active: Mapping[int, int]) -> list
     return [
         ChainShare(s.chain_id, s.transfers, s.volume, active.get(s.chain_id, 0)) for s in shares
     ]
+
+
+# -- the same, each on its own ------------------------------------------------------------
+
+
+@wrap_exceptions
+async def read_days(
+    conn: Connection,
+    window: Window,
+    chain_id: int | None = None,
+    *,
+    previous: Window | None = None,
+    largest: int = 15,
+) -> WindowDays:
+    """:func:`days_read`, now."""
+    return await fetch(conn, days_read(window, chain_id, previous=previous, largest=largest))
+
+
+@wrap_exceptions
+async def find_window_span(conn: Connection, window: Window) -> int | None:
+    """:func:`span_read`, now; None for a window without an end."""
+    return None if window.end is None else await fetch(conn, span_read(window))
+
+
+@wrap_exceptions
+async def read_counts(conn: Connection, window: Window, chain_id: int | None) -> Counts:
+    """The distinct counts of ``window``: a precomputed window's row, or the day bitmaps."""
+    span = await find_window_span(conn, window)
+    if span is None:
+        return await fetch(conn, counts_read(window, chain_id))
+    kept = await fetch(conn, kept_counts_read([span]))
+    return kept.get((span, EVERY_CHAIN if chain_id is None else chain_id), Counts())
 
 
 @wrap_exceptions
@@ -328,39 +374,19 @@ async def chain_distribution(conn: Connection, window: Window) -> list[ChainShar
     """Each chain with transfers in ``window``: its transfers, volume and distinct active
     addresses, by volume descending."""
     days = await read_days(conn, window)
-    return with_counts(days.chains, await read_chain_counts(conn, window))
+    span = await find_window_span(conn, window)
+    if span is None:
+        active = await fetch(conn, chain_counts_read(window))
+    else:
+        kept = await fetch(conn, kept_counts_read([span]))
+        active = {c: n.active_addresses for (_, c), n in kept.items() if c != EVERY_CHAIN}
+    return with_counts(days.chains, active)
 
 
 @wrap_exceptions
 async def top_addresses(
-    conn: Connection,
-    window: Window,
-    chain_id: int | None = None,
-    limit: int = 15,
-    *,
-    span: SpanOrLookup = Lookup.SPAN,
+    conn: Connection, window: Window, chain_id: int | None = None, limit: int = 15
 ) -> list[TopAddress]:
-    """The addresses with the most transfers (sent + received) in ``window``, ties by volume
-    then address; with ``chain_id`` None an address's chains are added together.
-
-    A precomputed window is read from its index (analytics_address_windows); any other
-    groups analytics_address_daily, the same figures, slower."""
-    found = await _span(conn, window, span)
-    params = window.params() | {"limit": limit, "chain_id": chain_id}
-    if found is not None:
-        ask = {"span": found, "chain_id": EVERY_CHAIN if chain_id is None else chain_id}
-        cur = await conn.execute(Q["top_addresses_window"], ask | {"limit": limit})
-    elif chain_id is None:
-        cur = await conn.execute(Q["top_addresses_global"], params)
-    else:
-        cur = await conn.execute(Q["top_addresses_chain"], params)
-    return [
-        TopAddress(
-            "0x" + bytes(r["address"]).hex(),
-            r["sent"],
-            r["received"],
-            r["sent_volume"],
-            r["received_volume"],
-        )
-        for r in await cur.fetchall()
-    ]
+    """:func:`top_read` of ``window``, its precomputed window looked up first."""
+    span = await find_window_span(conn, window)
+    return await fetch(conn, top_read(window, chain_id, limit, span))

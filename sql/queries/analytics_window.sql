@@ -8,10 +8,12 @@
 -- hourly one and the raw rows above their watermarks, so it is read once, kept (materialized)
 -- and grouped by hash. Only the columns an answer shows are summed (the squares and mints of
 -- the aggregate are analysts' figures, read through the analytics views). Rows by `kind`:
---   day       each day's sums, in the window (previous false) or the period before it (true),
---             with a window day's distinct counts and median (analytics_daily_uniques of the
---             chain, or chain 0: every chain together; null for a day the per-day refresh has
---             not reached yet); the periods' sums are added up from these (app side, exact);
+--   day       each day's sums in the window, with its distinct counts and median
+--             (analytics_daily_uniques of the chain, or chain 0: every chain together; null
+--             for a day the per-day refresh has not reached yet); the window's sums are added
+--             up from these (app side, exact);
+--   previous  the sums of the period before the window, and its days with transfers (no
+--             row: none);
 --   chain     each chain's sums in the window;
 --   bucket    each chain-day of the window that can hold one of the %(limit)s largest
 --             transfers: its maximum reaches the %(limit)s-th largest of the chain-day maxima
@@ -43,18 +45,25 @@ floor as (
     select case when count(*) < %(limit)s then 0 else min(top.largest) end as value
     from (select largest from b where not previous order by largest desc limit %(limit)s) as top
 )
-select 'day' as kind, d.previous, null::integer as chain_id, d.day, d.transfers, d.volume,
-       d.largest, u.senders, u.receivers, u.active_addresses, u.median_value,
+select 'day' as kind, null::integer as chain_id, d.day, d.transfers, d.volume, d.largest,
+       u.senders, u.receivers, u.active_addresses, u.median_value, null::bigint as days,
        null::boolean as kept, null::numeric as floor
 from days d
 left join analytics_daily_uniques u
-       on not d.previous and u.chain_id = coalesce(%(chain_id)s::integer, 0) and u.day = d.day
+       on u.chain_id = coalesce(%(chain_id)s::integer, 0) and u.day = d.day
+where not d.previous
 union all
-select 'chain', false, c.chain_id, null, c.transfers, c.volume, null, null, null, null, null,
+select 'previous', null, null, sum(transfers)::bigint, sum(volume), max(largest), null, null,
+       null, null, count(*) filter (where transfers > 0), null, null
+from days
+where previous
+having count(*) > 0
+union all
+select 'chain', c.chain_id, null, c.transfers, c.volume, null, null, null, null, null, null,
        null, null
 from chains c
 union all
-select 'bucket', false, b.chain_id, b.day, null, null, b.largest, null, null, null, null,
+select 'bucket', b.chain_id, b.day, null, null, b.largest, null, null, null, null, null,
        b.day < date_trunc('day', now(), 'UTC') and u.chain_id is not null, f.value
 from b
 cross join floor f

@@ -102,6 +102,8 @@ async def check_windows(pool: Pool, rows: Sequence[Transfer]) -> None:
                 assert got.days == len(
                     {data.day_of(t.block_time) for t in scope if in_window(t, window)}
                 )
+                if window.start is not None:  # the period before, read with the window
+                    await check_previous(conn, rows, window, chain_id)
                 inside = [t for t in rows if in_window(t, window)]
                 top = await windows.top_addresses(conn, window, chain_id, limit=5)
                 want = data.top_addresses(inside, chain_id)[:5]
@@ -116,6 +118,28 @@ async def check_windows(pool: Pool, rows: Sequence[Transfer]) -> None:
             }
             volumes = [s.volume for s in shares]
             assert volumes == sorted(volumes, reverse=True)
+
+
+async def check_previous(
+    conn: Conn, rows: Sequence[Transfer], window: analytics.Window, chain_id: int | None
+) -> None:
+    """read_days' sums of the period before a window (one statement with the window's) equal
+    the raw transfers', and its window sums equal window_totals'."""
+    before = window.previous()
+    found = await windows.read_days(conn, window, chain_id, previous=before)
+    ref = data.window(rows, before.start, before.end, chain_id)
+    assert found.previous is not None
+    assert (found.previous.transfers, found.previous.volume, found.previous.largest) == (
+        len(ref.values),
+        ref.sums()["volume"],
+        ref.sums()["largest"],
+    )
+    scope = [t for t in rows if chain_id is None or t.chain_id == chain_id]
+    assert found.previous.days == len(
+        {data.day_of(t.block_time) for t in scope if in_window(t, before)}
+    )
+    alone = await windows.read_days(conn, window, chain_id)
+    assert (found.sums, found.days, found.chains) == (alone.sums, alone.days, alone.chains)
 
 
 def in_window(t: Transfer, window: analytics.Window) -> bool:
