@@ -367,6 +367,7 @@ def api_server(config: Config, dsn: str | None, host: str, port: int) -> Embedde
     from app import asgi
 
     app = asgi.create_app(config, dsn=dsn)
+    asgi.freeze_startup_objects()
     # log_config=None: keep our JSON logging; bounded graceful shutdown for open connections.
     settings = uvicorn.Config(
         app,

@@ -8,10 +8,12 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from app import config
-from app.asgi import create_app
+from app.asgi import create_app, freeze_startup_objects
 
 
 def create() -> Starlette:
     # Every request comes from the harness's one address, thousands a second: the per-client
     # rate limit (docs/security.md) would measure itself, not the API.
-    return create_app(config.load(rate_limit_per_second=0))
+    app = create_app(config.load(rate_limit_per_second=0))
+    freeze_startup_objects()  # as app.cli's api_server does
+    return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -50,23 +50,60 @@ def horizon(days: int) -> int:
     return min(max(math.ceil(days / 4), MIN_HORIZON), MAX_HORIZON)
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesWork:
+    """What the daily transfers and volumes alone decide: the forecasts and those two series'
+    anomalies, the bulk of an answer's CPU. The store's first round trip gives the daily sums,
+    so this runs while the database works on the rest (app.ops.analytics_service)."""
+
+    days: tuple[DayBucket, ...]  # zero-filled window
+    forecasts: Mapping[SeriesName, forecast.Forecast]
+    anomalies: Mapping[SeriesName, tuple[anomalies.Anomaly, ...]]
+
+
 def analyze(inputs: AnalyticsInputs, window: ranges.Window) -> Analytics:
     """Everything the answer shows, from the window's inputs (docs/analytics.md)."""
+    return finish(inputs, window, analyze_sums(inputs.days, window, inputs.decimals))
+
+
+def analyze_sums(days: Sequence[DayBucket], window: ranges.Window, decimals: int) -> SeriesWork:
+    """The part of :func:`analyze` that reads only each day's transfers and volume."""
+    start = window.period.start if window.period else None
+    filled = series.fill(days, start, window.end)
+    span = series.history(filled, window.today)
+    day_dates = [d.day for d in filled]
+    histories = {
+        name: _History.of(_values(filled, name, decimals), day_dates, span, name in _COUNTS)
+        for name in FORECAST_SERIES
+    }
+    steps = horizon(len(filled))
+    return SeriesWork(
+        days=tuple(filled),
+        forecasts={name: histories[name].forecast(window.end, steps) for name in FORECAST_SERIES},
+        anomalies={name: history.anomalies() for name, history in histories.items()},
+    )
+
+
+def finish(inputs: AnalyticsInputs, window: ranges.Window, sums: SeriesWork) -> Analytics:
+    """The answer from the inputs and their :func:`analyze_sums` (of the same days' transfers
+    and volume: the daily distinct counts may have been completed since)."""
     start = window.period.start if window.period else None
     days = series.fill(inputs.days, start, window.end)
+    if [(d.day, d.transfers, d.volume) for d in days] != [
+        (d.day, d.transfers, d.volume) for d in sums.days
+    ]:
+        raise ValueError("the series work is of other days than the inputs")
     span = series.history(days, window.today)
-    day_dates = [d.day for d in days]
-    histories = {
-        name: _History.of(_values(days, name, inputs.decimals), day_dates, span, name in _COUNTS)
-        for name in SeriesName
-    }
-    steps = horizon(len(days))
+    name = SeriesName.ADDRESSES
+    addresses = _History.of(
+        _values(days, name, inputs.decimals), [d.day for d in days], span, name in _COUNTS
+    )
     return Analytics(
         window=window,
         days=tuple(days),
         metrics=metrics.compute(days, inputs.totals, inputs.previous),
-        forecasts={name: histories[name].forecast(window.end, steps) for name in FORECAST_SERIES},
-        anomalies={name: history.anomalies() for name, history in histories.items()},
+        forecasts=sums.forecasts,
+        anomalies={**sums.anomalies, name: addresses.anomalies()},
         chains=tuple(breakdowns.chain_distribution(inputs.chains)),
         top_addresses=tuple(breakdowns.top_addresses(inputs.top_addresses)),
         whales=tuple(breakdowns.top_whales(inputs.largest_transfers)),

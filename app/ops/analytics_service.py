@@ -4,7 +4,8 @@ A request goes: :func:`query` validates the range, the chain and a custom range'
 (``InvalidInput`` subclasses with a stable code, a 400 in both APIs); :func:`analytics`
 resolves the window (app.analytics.ranges), reads every input of it from the store in one
 short read-only snapshot (app.store.analytics_reads, over the aggregates of migration 0011),
-and computes the answer with app.analytics.report.analyze. Nothing here reads an upstream.
+and computes the answer with app.analytics.report (analyze_sums while the store's second
+round trip runs, then finish). Nothing here reads an upstream.
 
 Answers are kept in the ``analytics`` section of the response cache (TTL
 TOKENPULSE_CACHE_TTL_ANALYTICS_SECONDS) per (range, chain, custom days, today): an entry names
@@ -140,20 +141,24 @@ def _resolve(analytics_query: AnalyticsQuery, now: datetime) -> ranges.Window:
 async def compute(
     state: AppState, analytics_query: AnalyticsQuery, window: ranges.Window
 ) -> Answer:
-    """Read the window's inputs in one snapshot and analyze them (no cache)."""
+    """Read the window's inputs in one snapshot and analyze them (no cache). The forecasts
+    and the anomalies of the daily sums (most of the CPU) are computed as soon as the first
+    round trip has brought the sums, while the database answers the second."""
     started = time.perf_counter()
     chain_ids = await service.chain_ids(state, analytics_query.chain_id)
-    names = {chain.id: chain.name for chain in state.config.chains}
-    async with store_pool.transaction(state.pool) as conn:
-        data = await reads.read_inputs(
-            conn,
-            analytics_query.chain_id,
-            chain_ids,
-            window=window.bounds(),
-            previous=None if window.previous is None else window.previous.bounds(),
-            names=names,
-            decimals=state.config.token.decimals,
-        )
-    result = report.analyze(data, window)
+    ask = reads.Ask.of(
+        analytics_query.chain_id,
+        chain_ids,
+        window.bounds(),
+        None if window.previous is None else window.previous.bounds(),
+        {chain.id: chain.name for chain in state.config.chains},
+        state.config.token.decimals,
+    )
+    async with (
+        store_pool.transaction(state.pool) as conn,
+        reads.reading_inputs(conn, ask) as reading,
+    ):
+        sums = report.analyze_sums(reading.days, window, ask.decimals)
+    result = report.finish(reading.inputs, window, sums)
     elapsed = (time.perf_counter() - started) * 1000
     return Answer(analytics_query, result, datetime.now(UTC), elapsed)

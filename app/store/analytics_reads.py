@@ -17,9 +17,12 @@ transfers of the candidate chain-days, the raw counts of a day not refreshed yet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import psycopg
 
 from app.analytics.inputs import (
     AddressActivity,
@@ -32,7 +35,7 @@ from app.analytics.inputs import (
 from app.store import analytics, queries
 from app.store import analytics_window as windows
 from app.store.batch import Batch, Pending, Read, Rows, batch, fetch
-from app.store.errors import wrap_exceptions
+from app.store.errors import translate, wrap_exceptions
 from app.store.pool import Connection
 
 Q = queries.load("analytics_reads")
@@ -43,14 +46,29 @@ RawDays = dict[datetime, tuple[int, int, int]]  # day -> senders, receivers, act
 
 
 @dataclass(frozen=True, slots=True)
-class _Ask:
-    """One answer's question."""
+class Ask:
+    """One answer's question: a window for one chain (or every chain: ``chain_id`` None, with
+    ``chain_ids`` every chain the store knows), and the period before it."""
 
     window: analytics.Window
     previous: analytics.Window | None
     chain_id: int | None
     chain_ids: Sequence[int]
     names: Mapping[int, str]
+    decimals: int
+
+    @classmethod
+    def of(
+        cls,
+        chain_id: int | None,
+        chain_ids: Sequence[int],
+        window: Bounds,
+        previous: Bounds | None,
+        names: Mapping[int, str],
+        decimals: int,
+    ) -> Ask:
+        before = None if previous is None else analytics.Window(*previous)
+        return cls(analytics.Window(*window), before, chain_id, chain_ids, names, decimals)
 
 
 @wrap_exceptions
@@ -68,24 +86,57 @@ async def read_inputs(
     ``chain_ids`` every chain the store knows), and the totals of the period before it.
 
     Must be the first thing the caller's transaction does (it sets the snapshot)."""
-    before = None if previous is None else analytics.Window(*previous)
-    ask = _Ask(analytics.Window(*window), before, chain_id, chain_ids, names)
-    async with batch(conn) as first:
-        await first.command(Q["snapshot"])
-        await first.command(Q["no_jit"])
-        span = await first.add(windows.span_read(ask.window))
-        span_before = None if before is None else await first.add(windows.span_read(before))
-        days = await first.add(windows.days_read(ask.window, chain_id, previous=before))
-        newest = await first.add(_newest_read(chain_ids))
-    spans = (span.value, None if span_before is None else span_before.value)
-    async with batch(conn) as second:
-        counts = await _add_counts(second, ask, spans)
-        top = await second.add(windows.top_read(ask.window, chain_id, TOP, spans[0]))
-        largest = await second.add(_largest_read(days.value, names, TOP))
-        raw = await second.add(_raw_read(days.value.days, chain_ids))
+    ask = Ask.of(chain_id, chain_ids, window, previous, names, decimals)
+    async with reading_inputs(conn, ask) as reading:
+        pass
+    return reading.inputs
+
+
+@dataclass
+class Reading:
+    """An answer's reads under way (:func:`reading_inputs`)."""
+
+    days: tuple[DayBucket, ...]  # transfers and volume final; distinct counts maybe not yet
+    _inputs: AnalyticsInputs | None = None
+
+    @property
+    def inputs(self) -> AnalyticsInputs:
+        if self._inputs is None:
+            raise RuntimeError("the reads end with the reading_inputs block")
+        return self._inputs
+
+
+@contextlib.asynccontextmanager
+async def reading_inputs(conn: Connection, ask: Ask) -> AsyncIterator[Reading]:
+    """:func:`read_inputs` in two steps, so a caller can work while the database does. In
+    the block, the first round trip is done (``days``: each day's sums are final) and the
+    second is sent; at its end ``inputs`` holds everything (a failed read raises there).
+    Must be the first thing the caller's transaction does (it sets the snapshot)."""
+    try:
+        async with batch(conn) as first:
+            await first.command(Q["snapshot"])
+            await first.command(Q["no_jit"])
+            span = await first.add(windows.span_read(ask.window))
+            before = (
+                None if ask.previous is None else await first.add(windows.span_read(ask.previous))
+            )
+            days = await first.add(
+                windows.days_read(ask.window, ask.chain_id, previous=ask.previous)
+            )
+            newest = await first.add(_newest_read(ask.chain_ids))
+        spans = (span.value, None if before is None else before.value)
+        reading = Reading(tuple(_buckets(days.value.days, {})))
+        async with batch(conn) as second:
+            counts = await _add_counts(second, ask, spans)
+            top = await second.add(windows.top_read(ask.window, ask.chain_id, TOP, spans[0]))
+            largest = await second.add(_largest_read(days.value, ask.names, TOP))
+            raw = await second.add(_raw_read(days.value.days, ask.chain_ids))
+            yield reading
+    except psycopg.Error as exc:
+        raise translate(exc) from exc
     found = counts()
     totals = _totals(days.value.sums, found.window)
-    return AnalyticsInputs(
+    reading._inputs = AnalyticsInputs(
         days=tuple(_buckets(days.value.days, raw.value)),
         totals=totals,
         previous=_previous(days.value.previous, found.previous),
@@ -93,7 +144,7 @@ async def read_inputs(
         top_addresses=tuple(_activity(a) for a in top.value),
         largest_transfers=tuple(largest.value),
         newest_transfer_at=newest.value,
-        decimals=decimals,
+        decimals=ask.decimals,
     )
 
 
@@ -105,7 +156,7 @@ class _Counts:
 
 
 async def _add_counts(
-    into: Batch, ask: _Ask, spans: tuple[int | None, int | None]
+    into: Batch, ask: Ask, spans: tuple[int | None, int | None]
 ) -> Callable[[], _Counts]:
     """Adds the reads of both periods' distinct counts, and of each chain's when the answer
     is for every chain; returns what gives them once the batch has ended. Precomputed windows
@@ -131,7 +182,7 @@ async def _add_counts(
 
 async def _add_chain_counts(
     into: Batch,
-    ask: _Ask,
+    ask: Ask,
     span: int | None,
     kept: Pending[dict[tuple[int, int], windows.Counts]] | None,
 ) -> Callable[[], Mapping[int, int]]:
@@ -150,7 +201,7 @@ def _previous(sums: windows.Sums | None, counts: windows.Counts) -> WindowTotals
 
 
 def _chains(
-    days: windows.WindowDays, ask: _Ask, totals: WindowTotals, active: Mapping[int, int]
+    days: windows.WindowDays, ask: Ask, totals: WindowTotals, active: Mapping[int, int]
 ) -> list[ChainActivity]:
     """Each chain's share; one chain's is its window totals (the distribution would compute
     every chain's distinct addresses to keep one)."""

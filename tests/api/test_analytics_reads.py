@@ -120,3 +120,40 @@ async def test_a_day_not_refreshed_yet_counts_its_addresses_from_the_raw_rows(
             raw.active,
         )
         assert d.median_value is None
+
+
+async def test_reading_inputs_gives_the_daily_sums_first_and_everything_at_its_end(
+    config: Config, pool: pool_module.Pool, mode: str
+) -> None:
+    """In the block the first round trip's days are known (sums final) and the inputs are
+    not; after it, the inputs equal read_inputs'. In timescale mode, without a refresh, the
+    days' distinct counts are only complete at the end (raw rows of the second round trip)."""
+    rows = data.dataset(seed=5, days=20)
+    async with pool.connection() as conn:
+        if mode == "timescale":  # no refresh: sums in real time, no per-day rows yet
+            await transfer_data.store(conn, config, rows)
+        else:
+            await data.store(conn, config, rows)
+    start, end, previous = data.window("7d")
+    ask = reads.Ask.of(None, [1, 56, 137], (start, end), previous, NAMES, 18)
+    async with pool.connection() as conn, conn.transaction():
+        async with reads.reading_inputs(conn, ask) as reading:
+            early = reading.days
+            with pytest.raises(RuntimeError, match="end with the reading_inputs block"):
+                _ = reading.inputs
+        found = reading.inputs
+    async with pool.connection() as conn, conn.transaction():
+        alone = await reads.read_inputs(
+            conn, None, [1, 56, 137], window=(start, end), previous=previous, names=NAMES,
+            decimals=18,
+        )  # fmt: skip
+    assert found == alone
+    assert [(d.day, d.transfers, d.volume) for d in early] == [
+        (d.day, d.transfers, d.volume) for d in found.days
+    ]
+    want = data.expected(rows, "7d")
+    assert {d.day: d.active_addresses for d in found.days} == {
+        day: raw.active for day, raw in want.days.items()
+    }
+    if mode == "timescale":
+        assert all(d.active_addresses == 0 for d in early)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from starlette.testclient import TestClient
 
+from app import cli
 from app.asgi import create_app
 from app.config import Config
 from tests.api.conftest import seed
@@ -142,3 +144,13 @@ def test_not_migrated_is_not_ready_and_degraded(empty_database_url: str) -> None
     assert body["database"]["ok"] is True
     assert body["schemaMode"] is None
     assert [warning["code"] for warning in body["warnings"]] == ["SCHEMA_NOT_MIGRATED"]
+
+
+def test_the_serving_process_freezes_its_startup_objects(config: Config) -> None:
+    """`tokenpulse api` keeps startup objects out of full collections (app.asgi)."""
+    assert gc.get_freeze_count() == 0
+    try:
+        cli.api_server(config, None, "127.0.0.1", 0)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

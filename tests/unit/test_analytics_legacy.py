@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -280,3 +281,26 @@ def test_anomaly_indexes_point_into_daily_data_after_leading_empty_days() -> Non
     # The empty days before the first transfer are not dips, and do not drag the forecast.
     assert all(s["date"] >= days[-1].day.isoformat() for s in spikes)
     assert all(80 <= v <= 120 for v in doc["predictions"]["transfers"])
+
+
+def test_the_daily_sums_worked_early_give_the_same_answer() -> None:
+    """analyze_sums on the first round trip's days (distinct counts of a day not refreshed
+    yet still 0) and finish on the complete inputs equal analyze on the complete inputs."""
+    window = ranges.resolve(RangeName.D90, NOW)
+    rnd = random.Random(7)
+    days = [day_row(window.end - timedelta(days=i), rnd.randint(0, 40)) for i in range(1, 95)]
+    days[3] = day_row(days[3].day, 400)  # a spike: anomalies in every series
+    early = [replace(d, senders=0, receivers=0, active_addresses=0) for d in days]
+    complete = inputs(days, window)
+    sums = report.analyze_sums(early, window, complete.decimals)
+    assert report.finish(complete, window, sums) == report.analyze(complete, window)
+    assert report.analyze(complete, window).anomalies[report.SeriesName.ADDRESSES]
+
+
+def test_finish_refuses_the_sums_of_other_days() -> None:
+    window = ranges.resolve(RangeName.D30, NOW)
+    days = [day_row(window.end - timedelta(days=i), 10 + i) for i in range(1, 31)]
+    other = [replace(d, transfers=d.transfers + 1) for d in days]
+    sums = report.analyze_sums(other, window, 18)
+    with pytest.raises(ValueError, match="other days"):
+        report.finish(inputs(days, window), window, sums)
