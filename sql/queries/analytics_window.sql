@@ -41,7 +41,9 @@ chains as (
     where not previous
     group by chain_id
 ),
-floor as (
+-- Materialized: computed once. Inlined, a generic plan put it inside a nested loop over the
+-- chain-days and computed it again for each one (3 ms of 8 for 90 days in portable mode).
+floor as materialized (
     select case when count(*) < %(limit)s then 0 else min(top.largest) end as value
     from (select largest from b where not previous order by largest desc limit %(limit)s) as top
 )
