@@ -31,7 +31,8 @@ analytics_legacy.py, analytics_report.py) on a table of `--api-rows` synthetic t
 the ten chains (365 days ending at the run's start, 5,000 holders and a hot address).
 Per schema mode: the refresh of a 90-day backfill (`tokenpulse backfill-analytics --days 90`:
 a day per statement, the precomputed windows rebuilt once at the end), then of the rest of
-the year; the store reads one analytics answer makes (each timed alone); then the API over HTTP, one
+the year; the store reads of an answer (each alone, and all of one answer as it makes them);
+then the API over HTTP, one
 request at a time: GraphQL `analytics(range:)` and `GET /api/analytics?timeRange=` for every
 chain, **uncached** (TOKENPULSE_CACHE_TTL_ANALYTICS_SECONDS=0: every request reads the
 aggregates and computes the whole answer, forecasts and anomalies included) and **cached**
@@ -43,11 +44,13 @@ Client, API server and PostgreSQL share the machine's 2 cores with whatever else
 Where an uncached answer's time goes: for a standard window (7d, 30d, 90d, all) every store
 read is a few index probes (the table "Store reads" below, run without JIT as the API runs
 them): the precomputed windows (top addresses, distinct counts: docs/analytics.md
-"Precomputed windows"), the daily aggregates, and the kept largest transfers of the few
-chain-days that can hold the top 15. None reads the window's transfers (at most today's: the
-real-time part of the timescale aggregates, and today's bucket when it can hold one of the
-largest), so their cost follows the days, chains and addresses, not the transfers (compare
-the 1 M and 10 M sections when both are present). The rest is the API process: the
+"Precomputed windows"), one read of the daily aggregate for both periods, the days and the
+chains, and the kept largest transfers of the few chain-days that can hold the top 15. An
+answer sends them in two round trips ("one answer" in the table; docs/architecture.md) and
+computes its forecasts while the second runs. None reads the window's transfers (at most
+today's: the real-time part of the timescale aggregates, and today's bucket when it can hold
+one of the largest), so their cost follows the days, chains and addresses, not the transfers
+(compare the 1 M and 10 M sections when both are present). The rest is the API process: the
 forecasts and anomalies, the legacy document or the GraphQL result, and HTTP. `all` costs
 more: a year of days in the series, the forecasts and the document.
 """
@@ -133,7 +136,8 @@ def _verdict(items: Sequence[Latency]) -> list[str]:
 
 def _reads(result: AnalyticsBench) -> list[str]:
     lines = [
-        "Store reads of one answer (each timed alone, 20 calls after a warm one), ms:",
+        'Store reads (each alone, and "one answer": all of an answer\'s reads in its snapshot;'
+        " 20 calls after a warm one), ms:",
         "",
         "| read | window | scope | p50 | p95 |",
         "| --- | --- | --- | ---: | ---: |",
