@@ -21,6 +21,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 
@@ -120,26 +121,24 @@ async def reading_inputs(conn: Connection, ask: Ask) -> AsyncIterator[Reading]:
             before = (
                 None if ask.previous is None else await first.add(windows.span_read(ask.previous))
             )
-            days = await first.add(
-                windows.days_read(ask.window, ask.chain_id, previous=ask.previous)
-            )
+            days = await first.add(windows.days_read(ask.window, ask.chain_id))
             newest = await first.add(_newest_read(ask.chain_ids))
         spans = (span.value, None if before is None else before.value)
         reading = Reading(tuple(_buckets(days.value.days, {})))
         async with batch(conn) as second:
-            counts = await _add_counts(second, ask, spans)
+            periods = await _add_periods(second, ask, spans)
             top = await second.add(windows.top_read(ask.window, ask.chain_id, TOP, spans[0]))
             largest = await second.add(_largest_read(days.value, ask.names, TOP))
             raw = await second.add(_raw_read(days.value.days, ask.chain_ids))
             yield reading
     except psycopg.Error as exc:
         raise translate(exc) from exc
-    found = counts()
+    found = periods()
     totals = _totals(days.value.sums, found.window)
     reading._inputs = AnalyticsInputs(
         days=tuple(_buckets(days.value.days, raw.value)),
         totals=totals,
-        previous=_previous(days.value.previous, found.previous),
+        previous=found.previous,
         chains=tuple(_chains(days.value, ask, totals, found.chains)),
         top_addresses=tuple(_activity(a) for a in top.value),
         largest_transfers=tuple(largest.value),
@@ -149,55 +148,78 @@ async def reading_inputs(conn: Connection, ask: Ask) -> AsyncIterator[Reading]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Counts:
-    window: windows.Counts
-    previous: windows.Counts
+class _Periods:
+    window: windows.Counts  # the window's distinct counts (its sums come from its days)
+    previous: WindowTotals | None  # the period before it, whole
     chains: Mapping[int, int]  # each chain's active addresses in the window
 
 
-async def _add_counts(
+KeptRows = Pending[dict[tuple[int, int], windows.Kept]]
+
+
+async def _add_periods(
     into: Batch, ask: Ask, spans: tuple[int | None, int | None]
-) -> Callable[[], _Counts]:
-    """Adds the reads of both periods' distinct counts, and of each chain's when the answer
-    is for every chain; returns what gives them once the batch has ended. Precomputed windows
-    share one read of analytics_window_counts; any other is counted from the day bitmaps."""
-    scope = windows.EVERY_CHAIN if ask.chain_id is None else ask.chain_id
+) -> Callable[[], _Periods]:
+    """Adds the reads of the window's distinct counts, of the whole previous period and of each
+    chain's distinct counts (when the answer is for every chain); returns what gives them once
+    the batch has ended. Precomputed windows share one read of analytics_window_counts (the
+    previous period's transfers and volume too: migration 0017); any other window is counted
+    from the day bitmaps and summed from its days."""
     kept_spans = [s for s in spans if s is not None]
     kept = await into.add(windows.kept_counts_read(kept_spans)) if kept_spans else None
-
-    async def period(
-        bounds: analytics.Window | None, span: int | None
-    ) -> Callable[[], windows.Counts]:
-        if bounds is None:
-            return windows.Counts
-        if span is not None and kept is not None:
-            return lambda: kept.value.get((span, scope), windows.Counts())
-        counted = await into.add(windows.counts_read(bounds, ask.chain_id))
-        return lambda: counted.value
-
-    now, before = await period(ask.window, spans[0]), await period(ask.previous, spans[1])
+    now = await _add_window_counts(into, ask, spans[0], kept)
+    before = await _add_previous(into, ask, spans[1], kept)
     chains = await _add_chain_counts(into, ask, spans[0], kept)
-    return lambda: _Counts(now(), before(), chains())
+    return lambda: _Periods(now(), before(), chains())
+
+
+def _scope(ask: Ask) -> int:
+    return windows.EVERY_CHAIN if ask.chain_id is None else ask.chain_id
+
+
+def _kept(kept: KeptRows, span: int, scope: int) -> windows.Kept:
+    """A precomputed window's row; none: no transfer in it."""
+    return kept.value.get((span, scope)) or windows.Kept(windows.Counts(), 0, Decimal(0))
+
+
+async def _add_window_counts(
+    into: Batch, ask: Ask, span: int | None, kept: KeptRows | None
+) -> Callable[[], windows.Counts]:
+    if span is not None and kept is not None:
+        return lambda: _kept(kept, span, _scope(ask)).counts
+    counted = await into.add(windows.counts_read(ask.window, ask.chain_id))
+    return lambda: counted.value
+
+
+async def _add_previous(
+    into: Batch, ask: Ask, span: int | None, kept: KeptRows | None
+) -> Callable[[], WindowTotals | None]:
+    previous = ask.previous
+    if previous is None:
+        return lambda: None
+    if span is not None and kept is not None:
+
+        def from_kept() -> WindowTotals:
+            row = _kept(kept, span, _scope(ask))
+            return _totals(windows.Sums(row.transfers, row.volume), row.counts)
+
+        return from_kept
+    counted = await into.add(windows.counts_read(previous, ask.chain_id))
+    summed = await into.add(windows.sums_read(previous, ask.chain_id))
+    return lambda: _totals(summed.value, counted.value)
 
 
 async def _add_chain_counts(
-    into: Batch,
-    ask: Ask,
-    span: int | None,
-    kept: Pending[dict[tuple[int, int], windows.Counts]] | None,
+    into: Batch, ask: Ask, span: int | None, kept: KeptRows | None
 ) -> Callable[[], Mapping[int, int]]:
     if ask.chain_id is not None:
         return dict  # one chain's share is its window totals (_chains)
     if span is not None and kept is not None:
         return lambda: {
-            c: n.active_addresses for (s, c), n in kept.value.items() if s == span and c
+            c: k.counts.active_addresses for (s, c), k in kept.value.items() if s == span and c
         }
     counted = await into.add(windows.chain_counts_read(ask.window))
     return lambda: counted.value
-
-
-def _previous(sums: windows.Sums | None, counts: windows.Counts) -> WindowTotals | None:
-    return None if sums is None else _totals(sums, counts)
 
 
 def _chains(

@@ -87,6 +87,15 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
+class Kept:
+    """A precomputed window's row of analytics_window_counts (one chain, or chain 0)."""
+
+    counts: Counts
+    transfers: int
+    volume: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class WindowTotals:
     """A window's figures; distinct counts are exact over the whole window."""
 
@@ -145,7 +154,6 @@ class WindowDays:
     """What one read of the daily sums gives (:func:`read_days`)."""
 
     sums: Sums
-    previous: Sums | None  # None: no previous period asked
     chains: tuple[ChainShare, ...]  # sums of each chain with transfers; active_addresses 0
     days: tuple[DailyPoint, ...]  # days with transfers, oldest first
     buckets: tuple[Bucket, ...] = ()
@@ -155,7 +163,6 @@ class WindowDays:
 @dataclass
 class _Rows:
     days: list[DailyPoint] = field(default_factory=list)
-    previous: Sums = Sums()
     chains: list[ChainShare] = field(default_factory=list)
     buckets: list[Bucket] = field(default_factory=list)
     floor: Decimal = Decimal(0)
@@ -165,30 +172,17 @@ class _Rows:
 
 
 def days_read(
-    window: Window,
-    chain_id: int | None = None,
-    *,
-    previous: Window | None = None,
-    largest: int = 15,
+    window: Window, chain_id: int | None = None, *, largest: int = 15
 ) -> Read[WindowDays]:
-    """The daily sums of ``window`` (one chain, or every chain: ``chain_id`` None) and, when
-    given, of ``previous`` (the period just before it), in one statement; ``largest``: how
-    many of the largest transfers the buckets must be able to give."""
-    if previous is not None and previous.end != window.start:
-        raise ValueError("the previous period must end where the window starts")
-    params = {
-        "from": window.start if previous is None else previous.start,
-        "start": window.start,
-        "to": window.end,
-        "chain_id": chain_id,
-        "limit": largest,
-    }
+    """The daily sums of ``window`` (one chain, or every chain: ``chain_id`` None) in one
+    statement; ``largest``: how many of the largest transfers the buckets must be able to
+    give."""
+    params = {"from": window.start, "to": window.end, "chain_id": chain_id, "limit": largest}
 
     def parse(rows: Rows) -> WindowDays:
         found = _split(rows)
         return WindowDays(
             sums=Sums.of(found.days),
-            previous=None if previous is None else found.previous,
             chains=_by_volume(found.chains),
             days=tuple(sorted(found.days, key=lambda d: d.day)),
             buckets=tuple(found.buckets),
@@ -211,10 +205,6 @@ def _split(rows: Iterable[Mapping[str, Any]]) -> _Rows:
         kind = row["kind"]
         if kind == "day":
             found.days.append(_point(row))
-        elif kind == "previous":
-            found.previous = Sums(
-                int(row["transfers"]), row["volume"], row["largest"], int(row["days"])
-            )
         elif kind == "chain":
             if row["transfers"]:
                 share = ChainShare(int(row["chain_id"]), int(row["transfers"]), row["volume"], 0)
@@ -238,6 +228,17 @@ def _point(row: Mapping[str, Any]) -> DailyPoint:
     )
 
 
+def sums_read(window: Window, chain_id: int | None = None) -> Read[Sums]:
+    """The sums of ``window`` alone (for a period that is not precomputed)."""
+
+    def parse(rows: Rows) -> Sums:
+        row = rows[0]  # an aggregate without GROUP BY: always one row
+        return Sums(int(row["transfers"]), row["volume"], row["largest"], int(row["days"]))
+
+    params = {"from": window.start, "to": window.end, "chain_id": chain_id}
+    return Read(Q["window_sums"], params, parse)
+
+
 def span_read(window: Window) -> Read[int | None]:
     """The precomputed window holding exactly ``window``'s days, or None: n for the last n
     days, -n for the n days before those, 0 for every day (sql/migrations/0012)."""
@@ -250,12 +251,17 @@ def span_read(window: Window) -> Read[int | None]:
     return Read(Q["window_span"], {"from": window.start, "to": window.end}, parse)
 
 
-def kept_counts_read(spans: Sequence[int]) -> Read[dict[tuple[int, int], Counts]]:
-    """The distinct counts of precomputed windows by (span, chain_id); chain 0: every chain.
-    A chain absent from a window had no transfer in it."""
+def kept_counts_read(spans: Sequence[int]) -> Read[dict[tuple[int, int], Kept]]:
+    """The distinct counts, transfers and volume of precomputed windows by (span, chain_id);
+    chain 0: every chain. A chain absent from a window had no transfer in it."""
 
-    def parse(rows: Rows) -> dict[tuple[int, int], Counts]:
-        return {(int(r["span_days"]), int(r["chain_id"])): _counts(r) for r in rows}
+    def parse(rows: Rows) -> dict[tuple[int, int], Kept]:
+        return {
+            (int(r["span_days"]), int(r["chain_id"])): Kept(
+                _counts(r), int(r["transfers"]), r["volume"]
+            )
+            for r in rows
+        }
 
     return Read(Q["counts_kept"], {"spans": list(spans)}, parse)
 
@@ -324,15 +330,10 @@ def with_counts(shares: Iterable[ChainShare], active: Mapping[int, int]) -> list
 
 @wrap_exceptions
 async def read_days(
-    conn: Connection,
-    window: Window,
-    chain_id: int | None = None,
-    *,
-    previous: Window | None = None,
-    largest: int = 15,
+    conn: Connection, window: Window, chain_id: int | None = None, *, largest: int = 15
 ) -> WindowDays:
     """:func:`days_read`, now."""
-    return await fetch(conn, days_read(window, chain_id, previous=previous, largest=largest))
+    return await fetch(conn, days_read(window, chain_id, largest=largest))
 
 
 @wrap_exceptions
@@ -348,7 +349,8 @@ async def read_counts(conn: Connection, window: Window, chain_id: int | None) ->
     if span is None:
         return await fetch(conn, counts_read(window, chain_id))
     kept = await fetch(conn, kept_counts_read([span]))
-    return kept.get((span, EVERY_CHAIN if chain_id is None else chain_id), Counts())
+    row = kept.get((span, EVERY_CHAIN if chain_id is None else chain_id))
+    return Counts() if row is None else row.counts
 
 
 @wrap_exceptions
@@ -379,7 +381,7 @@ async def chain_distribution(conn: Connection, window: Window) -> list[ChainShar
         active = await fetch(conn, chain_counts_read(window))
     else:
         kept = await fetch(conn, kept_counts_read([span]))
-        active = {c: n.active_addresses for (_, c), n in kept.items() if c != EVERY_CHAIN}
+        active = {c: k.counts.active_addresses for (_, c), k in kept.items() if c != EVERY_CHAIN}
     return with_counts(days.chains, active)
 
 

@@ -41,16 +41,18 @@ as $$
     end
 $$;
 
--- The distinct counts of window p_span from its rows, per chain and chain 0.
+-- The distinct counts of window p_span from its rows, per chain and chain 0, and its
+-- transfers and volume: every transfer has one sender, so they are the sums of `sent` and
+-- `sent_volume` (migration 0017).
 create or replace function analytics_window_recount(p_span smallint)
 returns void
 language sql
 as $$
     delete from analytics_window_counts where span_days = p_span;
     insert into analytics_window_counts
-        (span_days, chain_id, senders, receivers, active_addresses)
+        (span_days, chain_id, senders, receivers, active_addresses, transfers, volume)
     select p_span, chain_id, count(*) filter (where sent > 0),
-           count(*) filter (where received > 0), count(*)
+           count(*) filter (where received > 0), count(*), sum(sent), sum(sent_volume)
     from analytics_address_windows
     where span_days = p_span
     group by chain_id;

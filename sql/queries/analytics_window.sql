@@ -6,71 +6,65 @@
 -- Everything an answer needs from the daily sums, in ONE read of analytics_daily_base: in
 -- timescale mode each read of that real-time continuous aggregate costs a union with the
 -- hourly one and the raw rows above their watermarks, so it is read once, kept (materialized)
--- and grouped by hash. Only the columns an answer shows are summed (the squares and mints of
+-- and grouped twice. Only the columns an answer shows are summed (the squares and mints of
 -- the aggregate are analysts' figures, read through the analytics views). Rows by `kind`:
---   day       each day's sums in the window, with its distinct counts and median
---             (analytics_daily_uniques of the chain, or chain 0: every chain together; null
---             for a day the per-day refresh has not reached yet); the window's sums are added
---             up from these (app side, exact);
---   previous  the sums of the period before the window, and its days with transfers (no
---             row: none);
---   chain     each chain's sums in the window;
---   bucket    each chain-day of the window that can hold one of the %(limit)s largest
---             transfers: its maximum reaches the %(limit)s-th largest of the chain-day maxima
---             (the %(limit)s biggest chain-days each hold a transfer at least that large, so
---             the %(limit)s largest are all at least that large). `kept`: a refreshed day
---             before today, whose 15 largest are in analytics_daily_largest; `floor` is that
+--   day       each day's sums, with its distinct counts and median (analytics_daily_uniques
+--             of the chain, or chain 0: every chain together; null for a day the per-day
+--             refresh has not reached yet); the window's sums are added up from these (app
+--             side, exact);
+--   chain     each chain's sums;
+--   bucket    each chain-day that can hold one of the %(limit)s largest transfers: its
+--             maximum reaches the %(limit)s-th largest of the chain-day maxima (the
+--             %(limit)s biggest chain-days each hold a transfer at least that large, so the
+--             %(limit)s largest are all at least that large). `kept`: a refreshed day before
+--             today, whose 15 largest are in analytics_daily_largest; `floor` is that
 --             %(limit)s-th largest maximum (0 with fewer chain-days).
 with b as materialized (
-    select chain_id, day, transfers, volume, largest,
-           coalesce(day < %(start)s::timestamptz, false) as previous
+    select chain_id, day, transfers, volume, largest
     from analytics_daily_base
     where (%(chain_id)s::integer is null or chain_id = %(chain_id)s::integer)
       and day >= coalesce(%(from)s::timestamptz, '-infinity')
       and day < coalesce(%(to)s::timestamptz, 'infinity')
 ),
-days as (
-    select day, bool_or(previous) as previous, sum(transfers)::bigint as transfers,
-           sum(volume) as volume, max(largest) as largest
-    from b
-    group by day
-),
-chains as (
-    select chain_id, sum(transfers)::bigint as transfers, sum(volume) as volume
-    from b
-    where not previous
-    group by chain_id
-),
 -- Materialized: computed once. Inlined, a generic plan put it inside a nested loop over the
 -- chain-days and computed it again for each one (3 ms of 8 for 90 days in portable mode).
 floor as materialized (
     select case when count(*) < %(limit)s then 0 else min(top.largest) end as value
-    from (select largest from b where not previous order by largest desc limit %(limit)s) as top
+    from (select largest from b order by largest desc limit %(limit)s) as top
 )
 select 'day' as kind, null::integer as chain_id, d.day, d.transfers, d.volume, d.largest,
-       u.senders, u.receivers, u.active_addresses, u.median_value, null::bigint as days,
+       u.senders, u.receivers, u.active_addresses, u.median_value,
        null::boolean as kept, null::numeric as floor
-from days d
+from (
+    select day, sum(transfers)::bigint as transfers, sum(volume) as volume,
+           max(largest) as largest
+    from b
+    group by day
+) as d
 left join analytics_daily_uniques u
        on u.chain_id = coalesce(%(chain_id)s::integer, 0) and u.day = d.day
-where not d.previous
 union all
-select 'previous', null, null, sum(transfers)::bigint, sum(volume), max(largest), null, null,
-       null, null, count(*) filter (where transfers > 0), null, null
-from days
-where previous
-having count(*) > 0
+select 'chain', chain_id, null, sum(transfers)::bigint, sum(volume), null, null, null, null,
+       null, null, null
+from b
+group by chain_id
 union all
-select 'chain', c.chain_id, null, c.transfers, c.volume, null, null, null, null, null, null,
-       null, null
-from chains c
-union all
-select 'bucket', b.chain_id, b.day, null, null, b.largest, null, null, null, null, null,
+select 'bucket', b.chain_id, b.day, null, null, b.largest, null, null, null, null,
        b.day < date_trunc('day', now(), 'UTC') and u.chain_id is not null, f.value
 from b
 cross join floor f
 left join analytics_daily_uniques u on u.chain_id = b.chain_id and u.day = b.day
-where not b.previous and b.largest >= f.value
+where b.largest >= f.value
+
+-- name: window_sums
+-- The sums of a period that is not precomputed (a custom range's previous period): one
+-- aggregate over its days of analytics_daily_base.
+select coalesce(sum(transfers), 0)::bigint as transfers, coalesce(sum(volume), 0) as volume,
+       max(largest) as largest, count(distinct day) filter (where transfers > 0) as days
+from analytics_daily_base
+where (%(chain_id)s::integer is null or chain_id = %(chain_id)s::integer)
+  and day >= coalesce(%(from)s::timestamptz, '-infinity')
+  and day < coalesce(%(to)s::timestamptz, 'infinity')
 
 -- name: window_span
 -- The precomputed window (migration 0012) holding exactly the days of [from, to), if any.
@@ -87,9 +81,9 @@ where s.as_of is not null
            else analytics_window_to(s.span_days, s.as_of) = %(to)s::timestamptz end
 
 -- name: counts_kept
--- The distinct counts of precomputed windows: every chain's row and chain 0's (every chain
--- together). A chain without a row had no transfer in the window.
-select span_days, chain_id, senders, receivers, active_addresses
+-- The distinct counts, transfers and volume of precomputed windows: every chain's row and
+-- chain 0's (every chain together). A chain without a row had no transfer in the window.
+select span_days, chain_id, senders, receivers, active_addresses, transfers, volume
 from analytics_window_counts
 where span_days = any(%(spans)s::integer[])
 

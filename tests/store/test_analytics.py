@@ -20,6 +20,7 @@ from app.store import analytics
 from app.store import analytics_window as windows
 from app.store import pool as pool_module
 from app.store import transfers as store_transfers
+from app.store.batch import fetch as fetch_read
 from tests.conftest import make_config
 from tests.store import analytics_data as data
 
@@ -123,23 +124,18 @@ async def check_windows(pool: Pool, rows: Sequence[Transfer]) -> None:
 async def check_previous(
     conn: Conn, rows: Sequence[Transfer], window: analytics.Window, chain_id: int | None
 ) -> None:
-    """read_days' sums of the period before a window (one statement with the window's) equal
-    the raw transfers', and its window sums equal window_totals'."""
+    """The sums of the period before a window read alone (a custom range's previous period)
+    equal the raw transfers'."""
     before = window.previous()
-    found = await windows.read_days(conn, window, chain_id, previous=before)
+    found = await fetch_read(conn, windows.sums_read(before, chain_id))
     ref = data.window(rows, before.start, before.end, chain_id)
-    assert found.previous is not None
-    assert (found.previous.transfers, found.previous.volume, found.previous.largest) == (
+    assert (found.transfers, found.volume, found.largest) == (
         len(ref.values),
         ref.sums()["volume"],
         ref.sums()["largest"],
     )
     scope = [t for t in rows if chain_id is None or t.chain_id == chain_id]
-    assert found.previous.days == len(
-        {data.day_of(t.block_time) for t in scope if in_window(t, before)}
-    )
-    alone = await windows.read_days(conn, window, chain_id)
-    assert (found.sums, found.days, found.chains) == (alone.sums, alone.days, alone.chains)
+    assert found.days == len({data.day_of(t.block_time) for t in scope if in_window(t, before)})
 
 
 def in_window(t: Transfer, window: analytics.Window) -> bool:

@@ -18,6 +18,7 @@ from app.store import analytics
 from app.store import analytics_reads as reads
 from app.store import analytics_window as windows
 from app.store import pool as pool_module
+from app.store.queries import SQL_DIR
 from tests.store import analytics_data as data
 from tests.store.test_analytics import NOW, TODAY, fetch, load
 
@@ -61,13 +62,17 @@ def expected(rows: Sequence[Transfer], span: int) -> set[Row]:
     return found
 
 
-def expected_counts(rows: Sequence[Transfer], span: int) -> set[tuple[int, int, int, int]]:
-    found = set()
+def expected_counts(rows: Sequence[Transfer], span: int) -> set[tuple[object, ...]]:
+    """Per chain (0: every chain) with transfers in the window: distinct senders, receivers
+    and active addresses, transfers and volume (migration 0017)."""
+    found: set[tuple[object, ...]] = set()
     for chain_id in (None, *data.CHAINS):
         mine = [t for t in inside(rows, span) if chain_id is None or t.chain_id == chain_id]
         senders, receivers = {t.from_address for t in mine}, {t.to_address for t in mine}
         if mine:
-            found.add((chain_id or 0, len(senders), len(receivers), len(senders | receivers)))
+            volume = Decimal(sum(int(t.value) for t in mine))  # exact (no 28-digit context)
+            counts = (len(senders), len(receivers), len(senders | receivers))
+            found.add((chain_id or 0, *counts, len(mine), volume))
     return found
 
 
@@ -96,8 +101,8 @@ async def check(pool: Pool, rows: Sequence[Transfer]) -> None:
         assert await stored(pool, span) == expected(rows, span), f"span {span}"
         counts = await fetch(
             pool,
-            "select chain_id, senders, receivers, active_addresses from analytics_window_counts"
-            " where span_days = %s",
+            "select chain_id, senders, receivers, active_addresses, transfers, volume"
+            " from analytics_window_counts where span_days = %s",
             (span,),
         )
         assert {tuple(r.values()) for r in counts} == expected_counts(rows, span), span
@@ -269,3 +274,25 @@ async def test_the_largest_transfers_from_kept_days_and_raw_rows(
             "delete from analytics_daily_largest where day > %s", (TODAY - 5 * analytics.DAY,)
         )
     await check_largest()
+
+
+async def test_windows_set_aside_by_migration_0017_get_their_sums_at_the_next_catch_up(
+    config: Config, pool: Pool
+) -> None:
+    """Migration 0017 adds the windows' transfers and volume with 0 in existing rows and sets
+    every window aside; until the next catch-up no reader uses them, then they are exact."""
+    rows = data.rows(100, now=NOW, per_day=3, seed=14)
+    await load(pool, rows)
+    await aggregates.backfill(config.settings, 100, now=NOW)
+    set_aside = (SQL_DIR / "migrations" / "0017_window_sums.sql").read_text().split(";")[-2]
+    assert set_aside.strip().endswith("update analytics_window_state set as_of = null")
+    conn = await pool_module.connect(config.settings, autocommit=True)
+    async with conn:
+        await conn.execute("update analytics_window_counts set transfers = 0, volume = 0")
+        await conn.execute(set_aside)
+        for days in (7, 30, 90):
+            window = analytics.Window.last_days(days, NOW)
+            assert await windows.find_window_span(conn, window) is None
+            assert await windows.find_window_span(conn, window.previous()) is None
+        await analytics.catch_up_windows(conn)
+    await check(pool, rows)
