@@ -226,9 +226,8 @@ async def _answer_reads(
     bounds = (window.start, _end(window))
     previous = None if window.start is None else (window.previous().start, window.start)
     async with conn.transaction():
-        await reads_module.read_inputs(
-            conn, chain_id, chains, window=bounds, previous=previous, names=names, decimals=18
-        )
+        ask = reads_module.Ask.of(chain_id, chains, bounds, previous, names, 18)
+        await reads_module.read_inputs(conn, ask)
 
 
 def _all(now: datetime) -> analytics.Window:

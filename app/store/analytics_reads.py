@@ -73,21 +73,10 @@ class Ask:
 
 
 @wrap_exceptions
-async def read_inputs(
-    conn: Connection,
-    chain_id: int | None,
-    chain_ids: Sequence[int],
-    *,
-    window: Bounds,
-    previous: Bounds | None,
-    names: Mapping[int, str],
-    decimals: int,
-) -> AnalyticsInputs:
-    """The inputs of a window for one chain (or every chain: ``chain_id`` None, with
-    ``chain_ids`` every chain the store knows), and the totals of the period before it.
+async def read_inputs(conn: Connection, ask: Ask) -> AnalyticsInputs:
+    """Everything the answer to ``ask`` reads, in the caller's transaction.
 
     Must be the first thing the caller's transaction does (it sets the snapshot)."""
-    ask = Ask.of(chain_id, chain_ids, window, previous, names, decimals)
     async with reading_inputs(conn, ask) as reading:
         pass
     return reading.inputs

@@ -128,7 +128,9 @@ order by transfers desc, volume desc, address
 limit %(limit)s
 
 -- name: top_addresses_chain
--- Any other window: analytics_address_daily grouped (the same figures, slower).
+-- Any other window: analytics_address_daily grouped (the same figures, slower). One query per
+-- scope, not `chain_id is null or ...`: with that, a prepared statement's generic plan reads
+-- every chain's rows of the window through the day index for a one-chain answer.
 select address, sum(sent_transfers)::bigint as sent, sum(received_transfers)::bigint as received,
        sum(sent_volume) as sent_volume, sum(received_volume) as received_volume
 from analytics_address_daily

@@ -143,10 +143,7 @@ async def test_reading_inputs_gives_the_daily_sums_first_and_everything_at_its_e
                 _ = reading.inputs
         found = reading.inputs
     async with pool.connection() as conn, conn.transaction():
-        alone = await reads.read_inputs(
-            conn, None, [1, 56, 137], window=(start, end), previous=previous, names=NAMES,
-            decimals=18,
-        )  # fmt: skip
+        alone = await reads.read_inputs(conn, ask)
     assert found == alone
     assert [(d.day, d.transfers, d.volume) for d in early] == [
         (d.day, d.transfers, d.volume) for d in found.days
