@@ -7,6 +7,8 @@ account; for a normal user pg_ctl is used unchanged.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import stat
@@ -47,12 +49,16 @@ def pg_bindir() -> Path:
     )
 
 
+@functools.cache
 def pg_ctl_executable() -> str:
-    """pg_ctl itself, or, when running as root, a wrapper that runs it as ``postgres``."""
+    """pg_ctl itself, or, when running as root, a wrapper that runs it as ``postgres``: one
+    per process, removed when the process exits (one per call was never removed: a thousand
+    folders in /tmp after a few suites)."""
     pg_ctl = pg_bindir() / "pg_ctl"
     if os.geteuid() != 0:
         return str(pg_ctl)
     folder = Path(tempfile.mkdtemp(prefix="tokenpulse-pgctl-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     wrapper = folder / "pg_ctl"
     wrapper.write_text(_WRAPPER.format(account=PG_ACCOUNT, pg_ctl=pg_ctl))
     wrapper.chmod(stat.S_IRWXU)
