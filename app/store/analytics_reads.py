@@ -3,16 +3,18 @@
 :func:`read_inputs` runs the reads of one window in one read-only REPEATABLE READ snapshot
 (the caller's transaction), so the daily series, the totals and the breakdowns agree with each
 other even while the worker commits. Most figures come from the reads of a window
-(app.store.analytics_window: the daily sums of both periods in one read of the aggregate,
-distinct counts, top addresses); this module adds what those do not give, in
+(app.store.analytics_window: the window's daily sums in one read of the aggregate; the
+distinct counts, top addresses and previous period of the precomputed windows); this module
+adds what those do not give, in
 ``sql/queries/analytics_reads.sql``: the largest transfers (the kept 15 largest of a few
 chain-days picked from the daily maxima, never a scan of the window), the newest transfer, and the
 distinct counts of a day the per-day refresh has not reached yet (raw rows of that day).
 
 The statements go in two batches (app.store.batch: one round trip each): what needs nothing
 else (the snapshot, the precomputed windows, the daily sums, the newest transfer), then what
-needs their results (distinct counts and top addresses of the precomputed windows, the largest
-transfers of the candidate chain-days, the raw counts of a day not refreshed yet).
+needs their results (distinct counts, previous period and top addresses of the precomputed
+windows, the largest transfers of the candidate chain-days, the raw counts of a day not
+refreshed yet).
 """
 
 from __future__ import annotations

@@ -5,12 +5,13 @@ shares, top addresses, and the chain-days that can hold its largest transfers
 The daily sums come from ``analytics_daily_base``, a real-time continuous aggregate in timescale
 mode: every read of it is a union with the hourly level and the raw rows above their
 watermarks, which costs more than the rows it returns. :func:`read_days` therefore reads it
-once per answer and groups it four ways in the same statement (the window's and the previous
-period's sums, each chain's, each day's, and the candidate chain-days of the largest
-transfers). Distinct counts never come from summed per-day counts: a precomputed window
-(the last 7, 30 or 90 days, the period before each, or all, as of the last refresh; migration
-0012) reads them from ``analytics_window_counts``, any other window tests the day bitmaps of
-``analytics_address_days``.
+once per answer and groups it in the same statement (each day's sums, each chain's, and the
+candidate chain-days of the largest transfers). Distinct counts never come from summed
+per-day counts: a precomputed window (the last 7, 30 or 90 days, the period before each, or
+all, as of the last refresh; migration 0012) reads them from ``analytics_window_counts``, with
+its transfers and volume (migration 0017: a previous period is that row), and any other
+window tests the day bitmaps of ``analytics_address_days`` (and sums its days:
+:func:`sums_read`).
 
 Windows are half-open ``[start, end)`` on UTC day boundaries (app.store.analytics.Window).
 Reads take a connection and never commit.
