@@ -7,6 +7,8 @@
 #   make lint    ruff check + ruff format --check + mypy (strict) + import-linter contracts
 #   make bench   the benchmark harness (transfers API on 1 M rows); rewrites docs/performance.md
 #   make bench-full  the same with the transfers API on 10 M rows (about 20 minutes)
+#   make bench-analytics  the analytics section alone (ROWS=1000000 by default, every schema
+#                mode here; ROWS=10000000 MODES=timescale: the 10 M run, about 45 minutes)
 #   make soak    the whole stack for 25 min covering 48 h of chain time (MINUTES=, docs/reliability.md)
 #   make chaos   kill the worker, restart PostgreSQL, cut upstreams, feed garbage; nothing lost
 #   make load    the API under concurrent clients while ingesting: p50/p95/p99 per route
@@ -26,7 +28,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 LINT_PATHS := app schedulers tests bench reliability
 
-.PHONY: help venv install postgres anvil lint format test demo bench bench-full freeze clean distclean soak chaos load
+.PHONY: help venv install postgres anvil lint format test demo bench bench-full bench-analytics freeze clean distclean soak chaos load
 
 help:
 	@sed -n 's/^#   make /make /p' $(MAKEFILE_LIST)
@@ -97,6 +99,12 @@ bench: $(STAMP) postgres
 # section of `make bench` is kept beside it in docs/performance.md.
 bench-full: $(STAMP) postgres
 	$(BIN)/python -m bench.run --api-rows 10000000 --out docs/performance.md
+
+# The analytics API section (issue 7) at one table size; the other sizes' sections are kept.
+ROWS ?= 1000000
+MODES ?=
+bench-analytics: $(STAMP) postgres
+	$(BIN)/python -m bench.run --analytics-only --api-rows $(ROWS) $(if $(MODES),--modes $(MODES)) --out docs/performance.md
 
 # Reliability suites (reliability/): JSON results under reliability/results/.
 MINUTES ?= 25
