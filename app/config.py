@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # Analytics aggregates (app.ingest.aggregates): refresh job interval, hourly retention.
     analytics_refresh_seconds: float = Field(default=60.0, gt=0)
     analytics_hourly_retention_days: int = Field(default=90, ge=1)
+    # The analytics refresh's own statement timeout: after UTC midnight it rebuilds the
+    # precomputed windows, one statement grouping up to 90 days of per-address rows (over a
+    # minute at 10 M transfers), which the requests' 15 s would cancel every run.
+    analytics_refresh_timeout_ms: int = Field(default=900_000, ge=0)
     # Prices (app.ingest.prices, docs/prices.md): the sources the worker's prices job polls.
     price_sources: str = "coingecko,coinmarketcap,dexscreener,coinpaprika"
     price_interval_seconds: float = Field(default=60.0, ge=5)

@@ -129,7 +129,7 @@ async def run(
     ninety = time.perf_counter() - started
     say(f"analytics {mode}: 90 days refreshed in {ninety:.1f} s")
     started = time.perf_counter()
-    conn = await store_pool.connect(cfg.settings, autocommit=True)
+    conn = await aggregates.maintenance_connection(cfg.settings)  # as the refresh job's
     async with conn:
         await aggregates.refresh_days(conn, start, analytics.day_start(now) - 89 * analytics.DAY)
         rest = time.perf_counter() - started

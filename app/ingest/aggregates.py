@@ -40,6 +40,20 @@ def days(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         day += analytics.DAY
 
 
+async def maintenance_connection(
+    settings: Settings, dsn: str | None = None
+) -> store_pool.Connection:
+    """An autocommit connection with the refresh's statement timeout
+    (TOKENPULSE_ANALYTICS_REFRESH_TIMEOUT_MS), not the requests' one: rebuilding the
+    precomputed windows after UTC midnight is one long statement at 10 M transfers."""
+    return await store_pool.connect(
+        settings,
+        dsn=dsn,
+        autocommit=True,
+        statement_timeout_ms=settings.analytics_refresh_timeout_ms,
+    )
+
+
 async def refresh_days(
     conn: store_pool.Connection,
     start: datetime,
@@ -73,7 +87,7 @@ async def refresh_once(
     """
     now = now or datetime.now(UTC)
     report = RefreshReport()
-    conn = await store_pool.connect(settings, dsn=dsn, autocommit=True)
+    conn = await maintenance_connection(settings, dsn)
     async with conn:
         today = analytics.day_start(now)
         report.days += await refresh_days(
@@ -103,7 +117,7 @@ async def backfill(
     days refreshed."""
     today = analytics.day_start(now or datetime.now(UTC))
     start = today - (days_back - 1) * analytics.DAY
-    conn = await store_pool.connect(settings, autocommit=True)
+    conn = await maintenance_connection(settings)
     async with conn:
         done = await refresh_days(
             conn, start, today + analytics.DAY, progress, should_stop, defer_windows=True

@@ -29,8 +29,11 @@ def conninfo(settings: Settings, dsn: str | None = None) -> str:
     return settings.database_url.get_secret_value()
 
 
-def connect_kwargs(settings: Settings) -> dict[str, Any]:
-    options = f"-c statement_timeout={settings.db_statement_timeout_ms} -c timezone=UTC"
+def connect_kwargs(settings: Settings, statement_timeout_ms: int | None = None) -> dict[str, Any]:
+    timeout = (
+        settings.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+    )
+    options = f"-c statement_timeout={timeout} -c timezone=UTC"
     return {
         "row_factory": dict_row,
         "connect_timeout": max(1, round(settings.db_connect_timeout)),
@@ -87,12 +90,18 @@ def dsn_of(pool: Pool) -> str:
 
 
 async def connect(
-    settings: Settings, *, dsn: str | None = None, autocommit: bool = False
+    settings: Settings,
+    *,
+    dsn: str | None = None,
+    autocommit: bool = False,
+    statement_timeout_ms: int | None = None,
 ) -> Connection:
-    """One connection outside any pool (migrations, the leader lock)."""
+    """One connection outside any pool (migrations, the leader lock, analytics refreshes).
+    ``statement_timeout_ms``: instead of TOKENPULSE_DB_STATEMENT_TIMEOUT_MS (0: none)."""
+    kwargs = connect_kwargs(settings, statement_timeout_ms)
     try:
         return await psycopg.AsyncConnection.connect(
-            conninfo(settings, dsn), autocommit=autocommit, **connect_kwargs(settings)
+            conninfo(settings, dsn), autocommit=autocommit, **kwargs
         )
     except psycopg.Error as exc:
         raise translate(exc) from exc

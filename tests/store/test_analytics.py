@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from psycopg import errors
 
 from app.config import Config
 from app.domain import Transfer
@@ -338,3 +339,27 @@ def test_windows() -> None:
     )
     with pytest.raises(ValueError, match="unbounded"):
         analytics.Window().previous()
+
+
+async def test_the_refresh_has_its_own_statement_timeout(pool: Pool, database_url: str) -> None:
+    """After UTC midnight the refresh rebuilds the precomputed windows in one statement, over
+    a minute at 10 M transfers: the requests' statement timeout would cancel it every run
+    (bench/analytics.py found it). With the requests' timeout at 1 ms, a backfill and a
+    rebuild of every window still complete under TOKENPULSE_ANALYTICS_REFRESH_TIMEOUT_MS."""
+    await load(pool, data.rows(20, now=NOW))
+    config = make_config(database_url, TOKENPULSE_DB_STATEMENT_TIMEOUT_MS="1")
+    async with await aggregates.maintenance_connection(config.settings) as conn:
+        cur = await conn.execute("select current_setting('statement_timeout') as t")
+        assert await cur.fetchone() == {"t": "15min"}
+    assert await aggregates.backfill(config.settings, 20, now=NOW) == 20
+    async with await aggregates.maintenance_connection(config.settings) as conn:
+        await conn.execute("update analytics_window_state set as_of = null")
+        await analytics.catch_up_windows(conn)
+        cur = await conn.execute(
+            "select count(*) as n from analytics_window_state where as_of is null"
+        )
+        assert await cur.fetchone() == {"n": 0}
+    short = await pool_module.connect(config.settings, autocommit=True)
+    async with short:  # the requests' own connections keep their timeout
+        with pytest.raises(errors.QueryCanceled):
+            await short.execute("select pg_sleep(0.2)")
