@@ -120,8 +120,8 @@ class Settings(BaseSettings):
     analytics_refresh_seconds: float = Field(default=60.0, gt=0)
     analytics_hourly_retention_days: int = Field(default=90, ge=1)
     # The analytics refresh's own statement timeout: after UTC midnight it rebuilds the
-    # precomputed windows, one statement grouping up to 90 days of per-address rows (over a
-    # minute at 10 M transfers), which the requests' 15 s would cancel every run.
+    # precomputed windows, one statement grouping up to 90 days of per-address rows per window
+    # (26 s at 10 M transfers: docs/performance.md), which the requests' 15 s cancelled.
     analytics_refresh_timeout_ms: int = Field(default=900_000, ge=0)
     # Prices (app.ingest.prices, docs/prices.md): the sources the worker's prices job polls.
     price_sources: str = "coingecko,coinmarketcap,dexscreener,coinpaprika"
