@@ -5,7 +5,8 @@
 #   make test    lint, then the whole test suite (what CI runs, through .ci/run)
 #   make anvil   install anvil from npm into .tools/anvil for tests/anvil (make test does it)
 #   make lint    ruff check + ruff format --check + mypy (strict) + import-linter contracts
-#   make bench   the benchmark harness (transfers API on 1 M rows); rewrites docs/performance.md
+#   make bench   the benchmark harness (transfers and analytics APIs on 1 M rows); rewrites
+#                docs/performance.md
 #   make bench-full  the same with the transfers API on 10 M rows (about 20 minutes)
 #   make bench-analytics  the analytics section alone (ROWS=1000000 by default, every schema
 #                mode here; ROWS=10000000 MODES=timescale: the 10 M run, about 45 minutes)
@@ -93,7 +94,7 @@ demo: $(STAMP) postgres
 	$(BIN)/tokenpulse demo --port $(PORT)
 
 bench: $(STAMP) postgres
-	$(BIN)/python -m bench.run --out docs/performance.md
+	$(BIN)/python -m bench.run --analytics --out docs/performance.md
 
 # The transfers API section at the milestone's size: 10 M transfers over 10 chains. The 1 M
 # section of `make bench` is kept beside it in docs/performance.md.
