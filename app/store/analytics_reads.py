@@ -127,7 +127,7 @@ async def reading_inputs(conn: Connection, ask: Ask) -> AsyncIterator[Reading]:
     found = periods()
     totals = _totals(days.value.sums, found.window)
     reading._inputs = AnalyticsInputs(
-        days=tuple(_buckets(days.value.days, raw.value)),
+        days=tuple(_buckets(days.value.days, raw.value)) if raw.value else reading.days,
         totals=totals,
         previous=found.previous,
         chains=tuple(_chains(days.value, ask, totals, found.chains)),
@@ -257,17 +257,6 @@ def _activity(a: windows.TopAddress) -> AddressActivity:
         sent_volume=int(a.sent_volume),
         received_volume=int(a.received_volume),
     )
-
-
-@wrap_exceptions
-async def list_days(
-    conn: Connection, span: analytics.Window, chain_id: int | None, chain_ids: Sequence[int]
-) -> list[DayBucket]:
-    """One bucket per UTC day with transfers, oldest first. A day whose distinct counts the
-    per-day refresh has not computed yet (the open day of a timescale database, whose sums
-    come from real-time aggregation) gets them from its raw rows."""
-    points = await windows.daily_series(conn, span, chain_id)
-    return _buckets(points, await fetch(conn, _raw_read(points, chain_ids)))
 
 
 def _buckets(points: Sequence[windows.DailyPoint], raw: RawDays) -> list[DayBucket]:

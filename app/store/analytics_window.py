@@ -132,14 +132,6 @@ class TopAddress:
     sent_volume: Decimal
     received_volume: Decimal
 
-    @property
-    def transfers(self) -> int:
-        return self.sent + self.received
-
-    @property
-    def volume(self) -> Decimal:
-        return self.sent_volume + self.received_volume
-
 
 @dataclass(frozen=True, slots=True)
 class Bucket:

@@ -12,7 +12,6 @@ import pytest
 
 from app.config import Config
 from app.domain import Transfer
-from app.store import analytics as store_analytics
 from app.store import analytics_reads as reads
 from app.store import pool as pool_module
 from tests.api import analytics_data as data
@@ -106,10 +105,10 @@ async def test_a_day_not_refreshed_yet_counts_its_addresses_from_the_raw_rows(
     async with pool.connection() as conn:
         # No refresh: sums in real time, no per-day rows yet.
         await transfer_data.store(conn, config, rows)
+    start, end, _ = data.window("7d")
+    ask = reads.Ask.of(None, [1, 56, 137], (start, end), None, NAMES, 18)
     async with pool.connection() as conn, conn.transaction():
-        await conn.execute(reads.Q["snapshot"])
-        start, end, _ = data.window("7d")
-        days = await reads.list_days(conn, store_analytics.Window(start, end), None, [1, 56, 137])
+        days = (await reads.read_inputs(conn, ask)).days
     assert {d.day for d in days} == set(want.days)
     for d in days:
         raw = want.days[d.day]
